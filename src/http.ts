@@ -1,0 +1,118 @@
+/** The `fetch` bearer-guard calls: the global one by default, or one the application supplies. */
+export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>
+
+/** Bounds of one metadata or key-set request. */
+export interface FetchLimits {
+  /** Whole request, body included, in milliseconds. */
+  timeoutMs: number
+  /** Largest body accepted, in bytes. */
+  maxBodyBytes: number
+}
+
+/** Why a document could not be fetched. */
+export type FetchFailure =
+  | 'network_error'
+  | 'timeout'
+  | 'http_status'
+  | 'redirect'
+  | 'not_json_content_type'
+  | 'body_too_large'
+  | 'invalid_json'
+
+/** Thrown by {@link fetchJson}; the message names the URL and the failure, never a body. */
+export class FetchFailedError extends Error {
+  constructor(
+    readonly failure: FetchFailure,
+    readonly url: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`fetching ${url} failed: ${detail}`, options)
+  }
+}
+
+/** Lets go of a body we will not read, without waiting on the peer. */
+function discardBody(response: Response): void {
+  response.body?.cancel().catch(() => undefined)
+}
+
+const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i
+
+async function readCappedBody(response: Response, url: string, maxBodyBytes: number, deadline: Promise<never>): Promise<Uint8Array> {
+  const tooLarge = () => new FetchFailedError('body_too_large', url, `body larger than ${maxBodyBytes} bytes`)
+  const declared = Number(response.headers.get('content-length'))
+  if (Number.isFinite(declared) && declared > maxBodyBytes) {
+    discardBody(response)
+    throw tooLarge()
+  }
+  if (response.body === null) return new Uint8Array(0)
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let received = 0
+  try {
+    for (;;) {
+      // Raced against the deadline, so a fetch implementation that ignores the signal cannot hang us.
+      const { done, value } = await Promise.race([reader.read(), deadline])
+      if (done) break
+      received += value.byteLength
+      if (received > maxBodyBytes) throw tooLarge()
+      chunks.push(value)
+    }
+  } catch (error) {
+    reader.cancel().catch(() => undefined)
+    throw error
+  }
+  return Buffer.concat(chunks, received)
+}
+
+/**
+ * GETs a JSON document within hard bounds: one deadline for the whole exchange, no redirects
+ * followed, only `200` with a JSON media type, and a body cap enforced while streaming, so a huge
+ * or never-ending response fails in bounded time and memory.
+ *
+ * @throws FetchFailedError on every failure.
+ */
+export async function fetchJson(url: string, limits: FetchLimits, fetchFn: FetchFunction): Promise<unknown> {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(), limits.timeoutMs)
+  const deadline = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener('abort', () => reject(new FetchFailedError('timeout', url, `no complete answer within ${limits.timeoutMs} ms`)))
+  })
+  deadline.catch(() => undefined)
+  try {
+    let response: Response
+    try {
+      response = await Promise.race([
+        fetchFn(url, { method: 'GET', headers: { accept: 'application/json' }, redirect: 'manual', signal: controller.signal }),
+        deadline,
+      ])
+    } catch (error) {
+      if (controller.signal.aborted) throw new FetchFailedError('timeout', url, `no answer within ${limits.timeoutMs} ms`)
+      throw new FetchFailedError('network_error', url, 'network error', { cause: error })
+    }
+    if (response.status !== 200) {
+      discardBody(response)
+      const failure = (response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect' ? 'redirect' : 'http_status'
+      throw new FetchFailedError(failure, url, `http status ${response.status}`)
+    }
+    if (!JSON_MEDIA_TYPE.test(response.headers.get('content-type') ?? '')) {
+      discardBody(response)
+      throw new FetchFailedError('not_json_content_type', url, 'response is not json')
+    }
+    let body: Uint8Array
+    try {
+      body = await readCappedBody(response, url, limits.maxBodyBytes, deadline)
+    } catch (error) {
+      if (error instanceof FetchFailedError) throw error
+      if (controller.signal.aborted) throw new FetchFailedError('timeout', url, `no complete answer within ${limits.timeoutMs} ms`)
+      throw new FetchFailedError('network_error', url, 'connection failed while reading the body', { cause: error })
+    }
+    try {
+      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as unknown
+    } catch (error) {
+      throw new FetchFailedError('invalid_json', url, 'body is not valid json', { cause: error })
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,169 @@
+import type { Algorithm } from './algorithms.js'
+import { fetchJson, type FetchFunction, type FetchLimits } from './http.js'
+import { KeySet, type KeySelection } from './key-set.js'
+import type { VerificationKey } from './keys.js'
+
+/** Settings of a {@link RemoteKeySet}; all durations in milliseconds. */
+export interface RemoteKeySetSettings {
+  allowed: ReadonlySet<Algorithm>
+  maxKeys: number
+  /** A fetched set is fresh this long; then it is fetched again. */
+  maxAgeMs: number
+  /** At most one refetch for an unknown `kid` per this window. */
+  cooldownMs: number
+  /** Past `maxAgeMs`, how long the last good set keeps serving while refreshes fail. */
+  staleMaxAgeMs: number
+  limits: FetchLimits
+  fetch: FetchFunction
+  now: () => number
+}
+
+/** Start refreshing in the background once a set has lived this share of its max age. */
+const BACKGROUND_REFRESH_AT = 0.8
+const FIRST_BACKOFF_MS = 1_000
+
+/** No usable key set: none was ever fetched, or the last good one is past its stale window. */
+export class KeySetUnavailable {
+  constructor(
+    /** The last fetch failure. */
+    readonly cause: unknown,
+  ) {}
+}
+
+/** What a key lookup yields: a key, a reason there is none, or an unavailable key set. */
+export type KeyLookup = KeySelection | KeySetUnavailable
+
+/** Where a verifier gets its keys: a remote JWKS, or a static set. */
+export interface KeySource {
+  /** Synchronous fast path: a key when one is at hand without I/O, else undefined. */
+  peek(kid: string | undefined, alg: Algorithm): VerificationKey | undefined
+  /** The full lookup, which may fetch. Never rejects. */
+  select(kid: string | undefined, alg: Algorithm): Promise<KeyLookup>
+}
+
+/**
+ * The keys of one JWKS URI (given, or found through discovery by `locate`), kept fresh.
+ *
+ * - One fetch in flight at a time; every caller waiting for keys shares it.
+ * - An unknown `kid` triggers at most one refetch per `cooldownMs` (a rate limit on such fetches,
+ *   so a key published by a rotation is picked up at once, and a flood of made-up ids costs one
+ *   fetch per window).
+ * - A refetch replaces the set whole, so withdrawn keys stop verifying within `maxAgeMs`; a failed
+ *   or refused refetch never replaces good keys, which serve for `staleMaxAgeMs` more at most.
+ * - Failures back off exponentially (1 s, 2 s, 4 s … up to `cooldownMs`); while backing off, a
+ *   caller without usable keys fails at once.
+ */
+export class RemoteKeySet implements KeySource {
+  private current: KeySet | undefined
+  private fetchedAt = -Infinity
+  private inflight: Promise<void> | undefined
+  private lastUnknownKidFetchAt = -Infinity
+  private consecutiveFailures = 0
+  private retryNotBefore = -Infinity
+  private lastFailure: unknown
+
+  constructor(
+    private readonly locate: () => Promise<string>,
+    private readonly settings: RemoteKeySetSettings,
+  ) {}
+
+  /**
+   * Synchronous fast path: the key for `kid`/`alg` when the cached set is fresh and has it, else
+   * undefined (the caller then takes {@link select}). Starts a background refresh near expiry.
+   */
+  peek(kid: string | undefined, alg: Algorithm): VerificationKey | undefined {
+    if (this.current === undefined) return undefined
+    const age = this.settings.now() - this.fetchedAt
+    if (age >= this.settings.maxAgeMs) return undefined
+    if (age >= this.settings.maxAgeMs * BACKGROUND_REFRESH_AT) void this.refresh()
+    const selection = this.current.select(kid, alg)
+    return typeof selection === 'string' ? undefined : selection
+  }
+
+  /** The key for `kid`/`alg`, fetching or refetching within the rules above. */
+  async select(kid: string | undefined, alg: Algorithm): Promise<KeyLookup> {
+    const now = this.settings.now()
+    let fetchedNow = false
+    if (this.current === undefined || now - this.fetchedAt >= this.settings.maxAgeMs) {
+      await this.refresh()
+      fetchedNow = true
+    }
+    const usable = this.usableSet()
+    if (usable === undefined) return new KeySetUnavailable(this.lastFailure)
+    let selection = usable.select(kid, alg)
+    if (selection === 'unknown_kid' && !fetchedNow && this.mayRefetchForUnknownKid(now)) {
+      this.lastUnknownKidFetchAt = now
+      await this.refresh()
+      selection = this.usableSet()?.select(kid, alg) ?? selection
+    }
+    return selection
+  }
+
+  private mayRefetchForUnknownKid(now: number): boolean {
+    return now - this.lastUnknownKidFetchAt >= this.settings.cooldownMs && now >= this.retryNotBefore
+  }
+
+  /** The current set while it is fresh or within the stale window, else undefined. */
+  private usableSet(): KeySet | undefined {
+    const age = this.settings.now() - this.fetchedAt
+    return age < this.settings.maxAgeMs + this.settings.staleMaxAgeMs ? this.current : undefined
+  }
+
+  /** Fetches the set once for all concurrent callers; never rejects (failures are recorded). */
+  private refresh(): Promise<void> {
+    if (this.inflight !== undefined) return this.inflight
+    if (this.settings.now() < this.retryNotBefore) return Promise.resolve()
+    this.inflight = this.fetchSet()
+      .then(
+        (set) => {
+          this.current = set
+          this.fetchedAt = this.settings.now()
+          this.consecutiveFailures = 0
+          this.retryNotBefore = -Infinity
+          this.lastFailure = undefined
+        },
+        (error: unknown) => {
+          this.consecutiveFailures++
+          const backoff = FIRST_BACKOFF_MS * 2 ** Math.min(this.consecutiveFailures - 1, 20)
+          this.retryNotBefore = this.settings.now() + Math.min(backoff, Math.max(this.settings.cooldownMs, FIRST_BACKOFF_MS))
+          this.lastFailure = error
+        },
+      )
+      .finally(() => {
+        this.inflight = undefined
+      })
+    return this.inflight
+  }
+
+  private async fetchSet(): Promise<KeySet> {
+    const uri = await this.locate()
+    const document = await fetchJson(uri, this.settings.limits, this.settings.fetch)
+    return KeySet.fromDocument(document, this.settings.allowed, this.settings.maxKeys)
+  }
+}
+
+/**
+ * A key set given in the options (`jwks`): imported once, on first use, and never fetched. An
+ * unusable static set makes every lookup unavailable, with the reason as cause.
+ */
+export class StaticKeySet implements KeySource {
+  private set: KeySet | undefined
+  private readonly loading: Promise<KeySet | KeySetUnavailable>
+
+  constructor(document: unknown, allowed: ReadonlySet<Algorithm>, maxKeys: number) {
+    this.loading = KeySet.fromDocument(document, allowed, maxKeys).then(
+      (set) => (this.set = set),
+      (error: unknown) => new KeySetUnavailable(error),
+    )
+  }
+
+  peek(kid: string | undefined, alg: Algorithm): VerificationKey | undefined {
+    const selection = this.set?.select(kid, alg)
+    return typeof selection === 'object' ? selection : undefined
+  }
+
+  async select(kid: string | undefined, alg: Algorithm): Promise<KeyLookup> {
+    const loaded = await this.loading
+    return loaded instanceof KeySetUnavailable ? loaded : loaded.select(kid, alg)
+  }
+}

@@ -1,0 +1,88 @@
+import type { Algorithm } from './algorithms.js'
+import { importVerificationKey, keyFitsAlgorithm, type KeySkipReason, type VerificationKey } from './keys.js'
+
+/** Why a whole JWK Set document was refused; good keys held before stay in use. */
+export type KeySetRejection = 'not_a_key_set' | 'too_many_keys' | 'duplicate_kid' | 'no_usable_keys'
+
+/** Thrown when a JWK Set document cannot serve as a key set. */
+export class KeySetRejectedError extends Error {
+  constructor(
+    readonly rejection: KeySetRejection,
+    /** For `no_usable_keys`: why each member was skipped. */
+    readonly skipped: readonly KeySkipReason[] = [],
+  ) {
+    super(`jwk set rejected: ${rejection}${skipped.length > 0 ? ` (${[...new Set(skipped)].join(', ')})` : ''}`)
+  }
+}
+
+/** Outcome of looking a key up for a token. */
+export type KeySelection = VerificationKey | 'unknown_kid' | 'ambiguous' | 'unfit'
+
+/**
+ * An immutable, validated set of verification keys: what one JWK Set document yielded. A refresh
+ * builds a new one and swaps it in whole, so keys the provider withdrew are gone at once.
+ */
+export class KeySet {
+  private constructor(
+    private readonly byKid: ReadonlyMap<string, VerificationKey>,
+    private readonly all: readonly VerificationKey[],
+  ) {}
+
+  /** Number of usable keys. */
+  get size(): number {
+    return this.all.length
+  }
+
+  /**
+   * Builds a key set from a parsed JWK Set document (RFC 7517 §5). Members that cannot verify
+   * signatures under `allowed` are skipped; the document is refused when it is not a key set, has
+   * more than `maxKeys` members, repeats a `kid`, or leaves no usable key.
+   */
+  static async fromDocument(document: unknown, allowed: ReadonlySet<Algorithm>, maxKeys: number): Promise<KeySet> {
+    if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+      throw new KeySetRejectedError('not_a_key_set')
+    }
+    const members: unknown = (document as Record<string, unknown>).keys
+    if (!Array.isArray(members)) throw new KeySetRejectedError('not_a_key_set')
+    if (members.length > maxKeys) throw new KeySetRejectedError('too_many_keys')
+    const kids = new Set<string>()
+    for (const member of members) {
+      const kid: unknown = typeof member === 'object' && member !== null ? (member as Record<string, unknown>).kid : undefined
+      if (typeof kid !== 'string') continue
+      if (kids.has(kid)) throw new KeySetRejectedError('duplicate_kid')
+      kids.add(kid)
+    }
+    const imported = await Promise.all(members.map((member) => importVerificationKey(member, allowed)))
+    const keys = imported.filter((entry): entry is VerificationKey => typeof entry !== 'string')
+    if (keys.length === 0) {
+      throw new KeySetRejectedError('no_usable_keys', imported.filter((entry): entry is KeySkipReason => typeof entry === 'string'))
+    }
+    const byKid = new Map<string, VerificationKey>()
+    for (const key of keys) if (key.kid !== undefined) byKid.set(key.kid, key)
+    return new KeySet(byKid, keys)
+  }
+
+  /** True when a key with this `kid` is in the set (whatever its algorithm). */
+  hasKid(kid: string): boolean {
+    return this.byKid.has(kid)
+  }
+
+  /**
+   * The key to verify a token with header `kid` and `alg`. With a `kid`, the key of that id, which
+   * must fit `alg`. Without one, the single key that fits `alg`; two or more is `ambiguous`.
+   */
+  select(kid: string | undefined, alg: Algorithm): KeySelection {
+    if (kid !== undefined) {
+      const key = this.byKid.get(kid)
+      if (key === undefined) return 'unknown_kid'
+      return keyFitsAlgorithm(key, alg) ? key : 'unfit'
+    }
+    let found: VerificationKey | undefined
+    for (const key of this.all) {
+      if (!keyFitsAlgorithm(key, alg)) continue
+      if (found !== undefined) return 'ambiguous'
+      found = key
+    }
+    return found ?? 'unknown_kid'
+  }
+}

@@ -1,0 +1,252 @@
+import { createSecretKey, KeyObject } from 'node:crypto'
+import {
+  algorithmSpec,
+  DEFAULT_ALGORITHMS,
+  HMAC_ALGORITHMS,
+  isAlgorithm,
+  isHmacAlgorithm,
+  type Algorithm,
+} from './algorithms.js'
+import type { FetchFunction } from './http.js'
+import { isPlainHttpRemoteUrl, parseFetchableUrl } from './urls.js'
+
+/** Where bearer-guard looks for the access token in a request (RFC 6750 §2). */
+export type TokenLocation = 'header' | 'body' | 'query'
+
+/** A JWK Set document (RFC 7517 §5). */
+export interface JsonWebKeySet {
+  keys: readonly object[]
+}
+
+/**
+ * Options of {@link createVerifier}. Only `issuer` and `audience` are required; every other
+ * option has a safe default. Wrong values throw a `TypeError` naming the option.
+ */
+export interface VerifierOptions {
+  /**
+   * The issuer identifier(s) to accept, compared exactly with the `iss` claim. With neither `jwks`
+   * nor `jwksUri`, keys are found through the issuer's metadata (OpenID Connect Discovery, then RFC
+   * 8414), which must name the same issuer. Must be `https:` (or `http:` on a loopback host).
+   */
+  issuer: string | readonly string[]
+  /**
+   * The audience(s) this API answers to; the token's `aud` must contain at least one. Required.
+   * `null` switches the audience check off: only do that if the issuer mints tokens for this API
+   * alone, since otherwise a token meant for another API would be accepted here.
+   */
+  audience: string | readonly string[] | null
+  /** URL of the JWK Set to fetch keys from, instead of discovering it. `https:` or loopback `http:`. */
+  jwksUri?: string
+  /** A fixed JWK Set; nothing is fetched. Exclusive with `jwksUri`. */
+  jwks?: JsonWebKeySet
+  /**
+   * Shared secret for HS256/HS384/HS512 tokens. HMAC algorithms are accepted only when a secret is
+   * given, and only those the secret is long enough for (32, 48, 64 bytes, RFC 7518 §3.2). Keys from
+   * a JWK Set are never used for HMAC. Default: none.
+   */
+  secret?: string | Uint8Array | KeyObject
+  /**
+   * Allowed `alg` values, case-sensitive. Default: RS256/384/512, PS256/384/512, ES256/384/512 and
+   * EdDSA, plus the HS algorithms the `secret` is long enough for when one is given. `none` is never
+   * allowed.
+   */
+  algorithms?: readonly Algorithm[]
+  /** Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 5; from 0 to 300. */
+  clockTolerance?: number
+  /** Reject tokens whose `iat` is older than this, in seconds; makes `iat` required. Default: no limit. */
+  maxTokenAge?: number
+  /** Claims that must be present (`exp` always is). Registered claims must also have their JSON type. */
+  requiredClaims?: readonly string[]
+  /**
+   * `'at+jwt'`: RFC 9068 strict mode — header `typ` must be `at+jwt` (or `application/at+jwt`) and
+   * `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti` are required. Default (unset): `typ` may be
+   * absent, but an explicit `typ` other than `JWT` or `at+jwt` is rejected (it is another kind of token).
+   */
+  tokenType?: 'at+jwt'
+  /** Longest token accepted, in characters; checked before anything is decoded. Default 8192; 512 to 65536. */
+  maxTokenLength?: number
+  /** Where `authenticate` looks for the token. Default `['header']`. RFC 6750 advises against `'query'`. */
+  tokenLocations?: readonly TokenLocation[]
+  /** `realm` attribute of every `WWW-Authenticate` challenge. Default: none. */
+  realm?: string
+  /** How long a fetched JWK Set is used before it is fetched again, in ms. Default 600000 (10 min); 1000 to 86400000. */
+  jwksMaxAgeMs?: number
+  /** At most one refetch for an unknown `kid` per this window, in ms. Default 30000; 0 to 3600000. */
+  jwksCooldownMs?: number
+  /**
+   * Past its max age, how long the last good JWK Set keeps serving while the provider fails, in ms.
+   * Default 3600000 (1 h); 0 to 86400000.
+   */
+  jwksStaleMaxAgeMs?: number
+  /** Most keys accepted in one JWK Set. Default 100; 1 to 1000. */
+  jwksMaxKeys?: number
+  /** Deadline of one metadata or JWK Set request, body included, in ms. Default 5000; 100 to 60000. */
+  fetchTimeoutMs?: number
+  /** Largest metadata or JWK Set response accepted, in bytes. Default 262144 (256 KiB); 1024 to 10485760. */
+  maxResponseBytes?: number
+  /** The `fetch` used for metadata and keys. Default: the global `fetch`. Redirects are never followed. */
+  fetch?: FetchFunction
+}
+
+/** Options after validation, with every default filled in. */
+export interface ResolvedOptions {
+  issuers: readonly string[]
+  audiences: ReadonlySet<string> | null
+  jwksUri: string | undefined
+  jwks: JsonWebKeySet | undefined
+  secretKey: KeyObject | undefined
+  algorithms: ReadonlySet<Algorithm>
+  clockTolerance: number
+  maxTokenAge: number | undefined
+  requiredClaims: readonly string[]
+  strictAccessTokenType: boolean
+  maxTokenLength: number
+  tokenLocations: ReadonlySet<TokenLocation>
+  realm: string | undefined
+  jwksMaxAgeMs: number
+  jwksCooldownMs: number
+  jwksStaleMaxAgeMs: number
+  jwksMaxKeys: number
+  fetchTimeoutMs: number
+  maxResponseBytes: number
+  fetch: FetchFunction
+}
+
+/** Claims RFC 9068 §2.2 makes mandatory in a JWT access token. */
+export const RFC9068_REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'] as const
+
+function fail(option: string, requirement: string): never {
+  throw new TypeError(`bearer-guard: option "${option}" ${requirement}`)
+}
+
+function boundedNumber(option: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    fail(option, `must be a number from ${min} to ${max}`)
+  }
+  return value
+}
+
+function boundedInteger(option: string, value: unknown, fallback: number, min: number, max: number): number {
+  const number = boundedNumber(option, value, fallback, min, max)
+  if (!Number.isInteger(number)) fail(option, 'must be a whole number')
+  return number
+}
+
+function stringList(option: string, value: unknown): string[] {
+  const list: unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? value : fail(option, 'must be a string or an array of strings')
+  if (list.length === 0) fail(option, 'must not be empty')
+  if (!list.every((item) => typeof item === 'string' && item.length > 0)) fail(option, 'must contain only non-empty strings')
+  return list as string[]
+}
+
+function resolveIssuers(value: unknown, discover: boolean): string[] {
+  const issuers = stringList('issuer', value)
+  for (const issuer of issuers) {
+    if (isPlainHttpRemoteUrl(issuer)) fail('issuer', 'must use https (plain http is allowed only on a loopback host)')
+    if (discover && parseFetchableUrl(issuer) === undefined) {
+      fail('issuer', 'must be an https url when keys are discovered (give jwksUri or jwks otherwise)')
+    }
+  }
+  return issuers
+}
+
+function resolveSecret(value: unknown): KeyObject | undefined {
+  if (value === undefined) return undefined
+  if (value instanceof KeyObject) {
+    if (value.type !== 'secret') fail('secret', 'must be a secret key, not an asymmetric one')
+    return value
+  }
+  if (typeof value === 'string') return createSecretKey(Buffer.from(value, 'utf8'))
+  if (value instanceof Uint8Array) return createSecretKey(Buffer.from(value))
+  return fail('secret', 'must be a string, a Uint8Array or a secret KeyObject')
+}
+
+function resolveAlgorithms(value: unknown, secretKey: KeyObject | undefined): Set<Algorithm> {
+  const secretBytes = secretKey?.symmetricKeySize ?? 0
+  const fitsSecret = (alg: Algorithm) => secretBytes >= (algorithmSpec(alg).minSecretBytes ?? Infinity)
+  if (value === undefined) {
+    const algorithms = new Set<Algorithm>(DEFAULT_ALGORITHMS)
+    for (const alg of HMAC_ALGORITHMS) if (fitsSecret(alg)) algorithms.add(alg)
+    if (secretKey !== undefined && !fitsSecret('HS256')) fail('secret', 'must be at least 32 bytes long')
+    return algorithms
+  }
+  if (!Array.isArray(value) || value.length === 0) fail('algorithms', 'must be a non-empty array')
+  const algorithms = new Set<Algorithm>()
+  for (const alg of value) {
+    if (!isAlgorithm(alg)) fail('algorithms', `contains ${JSON.stringify(alg)}, which is not a supported algorithm (never "none")`)
+    if (isHmacAlgorithm(alg)) {
+      if (secretKey === undefined) fail('algorithms', `contains ${alg}, which needs the "secret" option`)
+      if (!fitsSecret(alg)) fail('secret', `is too short for ${alg} (at least ${algorithmSpec(alg).minSecretBytes} bytes)`)
+    }
+    algorithms.add(alg)
+  }
+  return algorithms
+}
+
+function resolveTokenLocations(value: unknown): Set<TokenLocation> {
+  if (value === undefined) return new Set(['header'])
+  if (!Array.isArray(value) || value.length === 0) fail('tokenLocations', 'must be a non-empty array')
+  for (const location of value) {
+    if (location !== 'header' && location !== 'body' && location !== 'query') {
+      fail('tokenLocations', 'may contain only "header", "body" and "query"')
+    }
+  }
+  return new Set(value as TokenLocation[])
+}
+
+function resolveJwks(value: unknown): JsonWebKeySet | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as JsonWebKeySet).keys)) {
+    fail('jwks', 'must be a JWK Set: an object with a "keys" array')
+  }
+  return value as JsonWebKeySet
+}
+
+/** Validates options and fills in defaults. @throws TypeError naming the first wrong option. */
+export function resolveOptions(options: VerifierOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('bearer-guard: options must be an object')
+  const jwks = resolveJwks(options.jwks)
+  let jwksUri: string | undefined
+  if (options.jwksUri !== undefined) {
+    if (jwks !== undefined) fail('jwksUri', 'cannot be combined with "jwks"')
+    jwksUri = parseFetchableUrl(options.jwksUri)?.href ?? fail('jwksUri', 'must be an https url (or http on a loopback host)')
+  }
+  const secretKey = resolveSecret(options.secret)
+  const algorithms = resolveAlgorithms(options.algorithms, secretKey)
+  const needsKeySet = [...algorithms].some((alg) => !isHmacAlgorithm(alg))
+  const issuers = resolveIssuers(options.issuer, needsKeySet && jwks === undefined && jwksUri === undefined)
+  if (options.audience === undefined) {
+    fail('audience', 'is required (pass null explicitly to skip the audience check, if the issuer mints tokens for this API only)')
+  }
+  const audiences = options.audience === null ? null : new Set(stringList('audience', options.audience))
+  const tokenType = options.tokenType
+  if (tokenType !== undefined && tokenType !== 'at+jwt') fail('tokenType', 'must be "at+jwt" or left unset')
+  const maxTokenAge = options.maxTokenAge === undefined ? undefined : boundedNumber('maxTokenAge', options.maxTokenAge, 0, 1, 31_536_000)
+  const requiredClaims = options.requiredClaims === undefined ? [] : stringList('requiredClaims', options.requiredClaims)
+  if (options.realm !== undefined && typeof options.realm !== 'string') fail('realm', 'must be a string')
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') fail('fetch', 'must be a function')
+  const fetchFn = options.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init))
+  return {
+    issuers,
+    audiences,
+    jwksUri,
+    jwks,
+    secretKey,
+    algorithms,
+    clockTolerance: boundedNumber('clockTolerance', options.clockTolerance, 5, 0, 300),
+    maxTokenAge,
+    requiredClaims,
+    strictAccessTokenType: tokenType === 'at+jwt',
+    maxTokenLength: boundedInteger('maxTokenLength', options.maxTokenLength, 8192, 512, 65_536),
+    tokenLocations: resolveTokenLocations(options.tokenLocations),
+    realm: options.realm,
+    jwksMaxAgeMs: boundedInteger('jwksMaxAgeMs', options.jwksMaxAgeMs, 600_000, 1_000, 86_400_000),
+    jwksCooldownMs: boundedInteger('jwksCooldownMs', options.jwksCooldownMs, 30_000, 0, 3_600_000),
+    jwksStaleMaxAgeMs: boundedInteger('jwksStaleMaxAgeMs', options.jwksStaleMaxAgeMs, 3_600_000, 0, 86_400_000),
+    jwksMaxKeys: boundedInteger('jwksMaxKeys', options.jwksMaxKeys, 100, 1, 1_000),
+    fetchTimeoutMs: boundedInteger('fetchTimeoutMs', options.fetchTimeoutMs, 5_000, 100, 60_000),
+    maxResponseBytes: boundedInteger('maxResponseBytes', options.maxResponseBytes, 262_144, 1_024, 10_485_760),
+    fetch: fetchFn,
+  }
+}

@@ -1,0 +1,194 @@
+import { LRUCache } from 'lru-cache'
+import { isHmacAlgorithm, verifySignature, type Algorithm } from './algorithms.js'
+import { checkClaims, type ClaimsPolicy } from './claims.js'
+import { parseClaims, parseCompactJws } from './compact.js'
+import { discoveryLocator } from './discovery.js'
+import { BearerError, InvalidTokenError } from './errors.js'
+import { extractToken, type RequestLike } from './extract.js'
+import { checkHeader, type HeaderPolicy } from './header.js'
+import type { JsonObject } from './json.js'
+import { KeySetUnavailable, RemoteKeySet, StaticKeySet, type KeySource } from './jwks.js'
+import type { VerificationKey } from './keys.js'
+import { RFC9068_REQUIRED_CLAIMS, resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js'
+import { assertScopes, grantedScopes, type ScopeMatch } from './scopes.js'
+
+/** The protected header of a verified token. */
+export interface JwtHeader {
+  alg: Algorithm
+  kid?: string
+  typ?: string
+  [member: string]: unknown
+}
+
+/** The claims of a verified token. The object has no prototype: nothing inherited can be read. */
+export interface JwtPayload {
+  iss: string
+  exp: number
+  aud?: string | string[]
+  sub?: string
+  iat?: number
+  nbf?: number
+  jti?: string
+  client_id?: string
+  scope?: string
+  [claim: string]: unknown
+}
+
+/** What a successful verification yields. */
+export interface VerifiedToken {
+  /** The token as received. Treat it as a secret: do not log it. */
+  token: string
+  header: JwtHeader
+  payload: JwtPayload
+  /** Scopes granted by the `scope` and `scp` claims. */
+  scopes: readonly string[]
+}
+
+/** Per-call requirements of {@link Verifier.verify} and {@link Verifier.authenticate}. */
+export interface VerifyOptions {
+  /** Scopes the token must grant. Default: none. */
+  scopes?: readonly string[]
+  /** `'all'` (default): every scope in `scopes`; `'any'`: at least one. */
+  scopeMatch?: ScopeMatch
+}
+
+/** A configured verifier. Create one per API and reuse it: it holds the key caches. */
+export interface Verifier {
+  /**
+   * Verifies a JWT access token: format, header, key, signature, then claims and scopes.
+   *
+   * @returns the verified token's header, claims and scopes.
+   * @throws InvalidTokenError (401) or InsufficientScopeError (403), never anything else for a
+   *   bad token.
+   */
+  verify(token: string, options?: VerifyOptions): Promise<VerifiedToken>
+  /**
+   * Takes the bearer token from a request (RFC 6750 §2, see `tokenLocations`), then verifies it.
+   *
+   * @throws MissingTokenError (401 without error code), InvalidRequestError (400), or what
+   *   {@link Verifier.verify} throws.
+   */
+  authenticate(request: RequestLike, options?: VerifyOptions): Promise<VerifiedToken>
+}
+
+function lookupError(lookup: Exclude<Awaited<ReturnType<KeySource['select']>>, VerificationKey>): InvalidTokenError {
+  if (lookup instanceof KeySetUnavailable) {
+    return new InvalidTokenError('key_set_unavailable', 'the signing keys could not be obtained', { cause: lookup.cause })
+  }
+  if (lookup === 'unknown_kid') return new InvalidTokenError('key_not_found', 'no key matches the token')
+  if (lookup === 'ambiguous') return new InvalidTokenError('key_not_found', 'the token names no key and several keys match')
+  return new InvalidTokenError('key_unusable', 'the key the token names does not fit its algorithm')
+}
+
+class BearerVerifier implements Verifier {
+  private readonly headerPolicy: HeaderPolicy
+  private readonly claimsPolicy: ClaimsPolicy
+  // Key sources by issuer, or one shared source under '' when keys do not depend on the issuer.
+  private readonly keySources: LRUCache<string, KeySource>
+
+  constructor(private readonly options: ResolvedOptions) {
+    this.headerPolicy = { algorithms: options.algorithms, strictAccessTokenType: options.strictAccessTokenType }
+    const required = new Set(['exp', ...options.requiredClaims])
+    if (options.strictAccessTokenType) for (const claim of RFC9068_REQUIRED_CLAIMS) required.add(claim)
+    if (options.maxTokenAge !== undefined) required.add('iat')
+    this.claimsPolicy = {
+      issuers: options.issuers,
+      audiences: options.audiences,
+      clockTolerance: options.clockTolerance,
+      maxTokenAge: options.maxTokenAge,
+      requiredClaims: [...required],
+    }
+    this.keySources = new LRUCache({ max: options.issuers.length + 1 })
+  }
+
+  async authenticate(request: RequestLike, options?: VerifyOptions): Promise<VerifiedToken> {
+    try {
+      const token = extractToken(request, this.options.tokenLocations)
+      return await this.verify(token, options)
+    } catch (error) {
+      throw this.withRealm(error)
+    }
+  }
+
+  async verify(token: string, options?: VerifyOptions): Promise<VerifiedToken> {
+    try {
+      const jws = parseCompactJws(token, this.options.maxTokenLength)
+      const { alg, kid } = checkHeader(jws.header, this.headerPolicy)
+      const payload = parseClaims(jws.payloadBytes)
+      const key = isHmacAlgorithm(alg) ? this.options.secretKey : await this.keyFor(payload, kid, alg)
+      if (key === undefined || !verifySignature(alg, jws.signingInput, key, jws.signature)) {
+        throw new InvalidTokenError('signature_invalid', 'the token signature is invalid')
+      }
+      checkClaims(payload, this.claimsPolicy, Date.now() / 1000)
+      const scopes = grantedScopes(payload)
+      if (options?.scopes !== undefined) assertScopes(scopes, options.scopes, options.scopeMatch)
+      return { token, header: jws.header as JwtHeader, payload: payload as JwtPayload, scopes }
+    } catch (error) {
+      throw this.withRealm(error)
+    }
+  }
+
+  private async keyFor(payload: JsonObject, kid: string | undefined, alg: Algorithm) {
+    const source = this.keySourceFor(payload.iss)
+    const key = source.peek(kid, alg) ?? (await source.select(kid, alg))
+    if (typeof key === 'object' && 'keyObject' in key) return key.keyObject
+    throw lookupError(key)
+  }
+
+  /**
+   * The key source for a token. With discovery and several issuers, the (not yet verified) `iss`
+   * picks the issuer whose keys must have signed the token; an unknown issuer fetches nothing.
+   */
+  private keySourceFor(iss: unknown): KeySource {
+    const { options } = this
+    const discovered = options.jwks === undefined && options.jwksUri === undefined
+    const issuer = !discovered ? '' : options.issuers.length === 1 ? options.issuers[0] : iss
+    if (typeof issuer !== 'string' || (discovered && !options.issuers.includes(issuer))) {
+      throw new InvalidTokenError('issuer_mismatch', 'the token comes from an unexpected issuer ("iss" claim)')
+    }
+    let source = this.keySources.get(issuer)
+    if (source === undefined) {
+      source = this.createKeySource(issuer)
+      this.keySources.set(issuer, source)
+    }
+    return source
+  }
+
+  private createKeySource(issuer: string): KeySource {
+    const { options } = this
+    if (options.jwks !== undefined) return new StaticKeySet(options.jwks, options.algorithms, options.jwksMaxKeys)
+    const limits = { timeoutMs: options.fetchTimeoutMs, maxBodyBytes: options.maxResponseBytes }
+    const jwksUri = options.jwksUri
+    const locate =
+      jwksUri !== undefined ? () => Promise.resolve(jwksUri) : discoveryLocator(issuer, options.jwksMaxAgeMs, limits, options.fetch, Date.now)
+    return new RemoteKeySet(locate, {
+      allowed: options.algorithms,
+      maxKeys: options.jwksMaxKeys,
+      maxAgeMs: options.jwksMaxAgeMs,
+      cooldownMs: options.jwksCooldownMs,
+      staleMaxAgeMs: options.jwksStaleMaxAgeMs,
+      limits,
+      fetch: options.fetch,
+      now: Date.now,
+    })
+  }
+
+  private withRealm(error: unknown): unknown {
+    if (error instanceof BearerError && this.options.realm !== undefined) error.realm = this.options.realm
+    return error
+  }
+}
+
+/**
+ * Creates a verifier for JWT access tokens (RFC 9068, RFC 6750). Build it once at start-up; it
+ * validates the options at once and fetches keys lazily, on the first token that needs them.
+ *
+ * @example
+ * const verifier = createVerifier({ issuer: 'https://idp.example.com/', audience: 'https://api.example.com' })
+ * const { payload, scopes } = await verifier.verify(token, { scopes: ['read:users'] })
+ *
+ * @throws TypeError naming the option, for any invalid option.
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  return new BearerVerifier(resolveOptions(options))
+}
