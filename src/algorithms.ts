@@ -59,12 +59,13 @@ function ecdsa(hash: 'sha256' | 'sha384' | 'sha512', curve: string, signatureLen
   }
 }
 
-function hmac(hash: 'sha256' | 'sha384' | 'sha512', minSecretBytes: number): AlgorithmSpec {
+function hmac(hash: 'sha256' | 'sha384' | 'sha512', digestBytes: number): AlgorithmSpec {
   return {
     kty: 'oct',
     hash,
-    signatureLength: minSecretBytes,
-    minSecretBytes,
+    signatureLength: digestBytes,
+    // RFC 7518 §3.2: a key at least as long as the hash output.
+    minSecretBytes: digestBytes,
     verify: (data, key, signature) => timingSafeEqual(createHmac(hash, key).update(data).digest(), signature),
   }
 }
@@ -81,7 +82,8 @@ const SPECS: Readonly<Record<Algorithm, AlgorithmSpec>> = {
   ES512: ecdsa('sha512', 'P-521', 132),
   EdDSA: {
     kty: 'OKP',
-    curves: ['Ed25519', 'Ed448'],
+    // Ed448 is not offered: jose imports only Ed25519 keys for EdDSA.
+    curves: ['Ed25519'],
     hash: null,
     verify: (data, key, signature) => verify(null, data, key, signature),
   },

@@ -62,22 +62,22 @@ function hasAudience(aud: unknown, audiences: ReadonlySet<string>): boolean {
  */
 export function checkClaims(payload: JsonObject, policy: ClaimsPolicy, nowSeconds: number): void {
   for (const name of policy.requiredClaims) {
-    if (payload[name] === undefined) throw claimError('claim_missing', `the "${name}" claim is missing`)
+    if (payload[name] === undefined) throw claimError('claim_missing', `the ${name} claim is missing`)
   }
   for (const [name, type] of CLAIM_TYPES) {
     const value = payload[name]
-    if (value !== undefined && !hasType(value, type)) throw claimError('claim_invalid', `the "${name}" claim has the wrong type`)
+    if (value !== undefined && !hasType(value, type)) throw claimError('claim_invalid', `the ${name} claim has the wrong type`)
   }
   const { exp, nbf, iat, iss, aud } = payload as { exp: number; nbf?: number; iat?: number; iss?: string; aud?: unknown }
   const tolerance = policy.clockTolerance
-  if (nowSeconds - tolerance >= exp) throw claimError('token_expired', 'the token has expired ("exp" claim)')
-  if (nbf !== undefined && nbf > nowSeconds + tolerance) throw claimError('token_not_yet_valid', 'the token is not valid yet ("nbf" claim)')
-  if (iat !== undefined && iat > nowSeconds + tolerance) throw claimError('token_issued_in_future', 'the token was issued in the future ("iat" claim)')
+  if (nowSeconds - tolerance >= exp) throw claimError('token_expired', 'the token has expired (exp claim)')
+  if (nbf !== undefined && nbf > nowSeconds + tolerance) throw claimError('token_not_yet_valid', 'the token is not valid yet (nbf claim)')
+  if (iat !== undefined && iat > nowSeconds + tolerance) throw claimError('token_issued_in_future', 'the token was issued in the future (iat claim)')
   if (policy.maxTokenAge !== undefined && nowSeconds - tolerance - (iat as number) > policy.maxTokenAge) {
-    throw claimError('token_too_old', 'the token is older than allowed ("iat" claim)')
+    throw claimError('token_too_old', 'the token is older than allowed (iat claim)')
   }
-  if (iss === undefined || !policy.issuers.includes(iss)) throw claimError('issuer_mismatch', 'the token comes from an unexpected issuer ("iss" claim)')
+  if (iss === undefined || !policy.issuers.includes(iss)) throw claimError('issuer_mismatch', 'the token comes from an unexpected issuer (iss claim)')
   if (policy.audiences !== null && !hasAudience(aud, policy.audiences)) {
-    throw claimError('audience_mismatch', 'the token is not meant for this audience ("aud" claim)')
+    throw claimError('audience_mismatch', 'the token is not meant for this audience (aud claim)')
   }
 }

@@ -61,6 +61,11 @@ export abstract class BearerError extends Error {
   abstract readonly error: BearerErrorCode | null
   /** Fine-grained, stable reason. */
   readonly code: ErrorCode
+  /**
+   * Always `true`: the message is a fixed sentence that reveals nothing the `WWW-Authenticate`
+   * header does not, so frameworks that honour `expose` (Koa, http-errors) may send it.
+   */
+  readonly expose = true
   /** `realm` of the challenge; the verifier sets it from its `realm` option. */
   realm: string | undefined
 

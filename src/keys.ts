@@ -37,7 +37,7 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
 /** Algorithm used only to let jose import a JWK that names none; it does not bind the key. */
 function importAlgorithmFor(kty: string, crv: unknown): AsymmetricAlgorithm | undefined {
   if (kty === 'RSA') return 'RS256'
-  if (kty === 'OKP') return crv === 'Ed25519' || crv === 'Ed448' ? 'EdDSA' : undefined
+  if (kty === 'OKP') return crv === 'Ed25519' ? 'EdDSA' : undefined
   if (kty === 'EC') {
     if (crv === 'P-256') return 'ES256'
     if (crv === 'P-384') return 'ES384'

@@ -144,7 +144,7 @@ class BearerVerifier implements Verifier {
     const discovered = options.jwks === undefined && options.jwksUri === undefined
     const issuer = !discovered ? '' : options.issuers.length === 1 ? options.issuers[0] : iss
     if (typeof issuer !== 'string' || (discovered && !options.issuers.includes(issuer))) {
-      throw new InvalidTokenError('issuer_mismatch', 'the token comes from an unexpected issuer ("iss" claim)')
+      throw new InvalidTokenError('issuer_mismatch', 'the token comes from an unexpected issuer (iss claim)')
     }
     let source = this.keySources.get(issuer)
     if (source === undefined) {

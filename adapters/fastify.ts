@@ -1,0 +1,69 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
+import {
+  authenticateRequest,
+  checkScopes,
+  toVerifier,
+  type GuardOptions,
+  type ScopeMatch,
+  type VerifiedToken,
+  type Verifier,
+  type VerifierOptions,
+} from 'bearer-guard'
+
+/** Options of the Fastify plugin: a ready `verifier`, or the verifier options themselves. */
+export type BearerGuardPluginOptions = { verifier: Verifier } | VerifierOptions
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified access token; `null` until a guard ran, and for anonymous requests in optional mode. */
+    auth: VerifiedToken | null
+  }
+  interface FastifyInstance {
+    /** `onRequest` hook: requires a valid bearer token and sets `request.auth`. */
+    requireAuth: onRequestAsyncHookHandler
+    /** `onRequest` hook: like `requireAuth`, but a request without credentials passes with `request.auth` null. */
+    optionalAuth: onRequestAsyncHookHandler
+    /** `onRequest` hook: requires a valid token (unless a guard already verified it) granting every one of `scopes`. */
+    requireScopes(...scopes: [string, ...string[]]): onRequestAsyncHookHandler
+    /** `onRequest` hook: requires a valid token granting at least one of `scopes`. */
+    requireAnyScope(...scopes: [string, ...string[]]): onRequestAsyncHookHandler
+  }
+}
+
+const bearerGuard: FastifyPluginAsync<BearerGuardPluginOptions> = async (app, options) => {
+  const verifier = toVerifier('verifier' in options ? options.verifier : options)
+
+  async function authenticate(request: FastifyRequest, guard: GuardOptions): Promise<void> {
+    const { raw } = request
+    const auth = await authenticateRequest(verifier, { method: raw.method, url: raw.url, headers: raw.headersDistinct, body: request.body }, guard)
+    request.auth = auth ?? null
+  }
+
+  function scopeHook(scopes: readonly string[], match: ScopeMatch): onRequestAsyncHookHandler {
+    return async (request: FastifyRequest, _reply: FastifyReply) => {
+      if (request.auth === null) await authenticate(request, {})
+      checkScopes(request.auth, scopes, match)
+    }
+  }
+
+  app.decorateRequest('auth', null)
+  app.decorate('requireAuth', async (request: FastifyRequest) => authenticate(request, {}))
+  app.decorate('optionalAuth', async (request: FastifyRequest) => authenticate(request, { optional: true }))
+  app.decorate('requireScopes', (...scopes: [string, ...string[]]) => scopeHook(scopes, 'all'))
+  app.decorate('requireAnyScope', (...scopes: [string, ...string[]]) => scopeHook(scopes, 'any'))
+}
+
+/**
+ * Fastify plugin. Register it once; it decorates every request with `auth` (null until verified)
+ * and the instance with route hooks:
+ *
+ * @example
+ * await app.register(bearerGuard, { issuer: 'https://idp.example.com/', audience: 'https://api.example.com' })
+ * app.get('/users', { onRequest: app.requireScopes('read:users') }, async (request) => request.auth?.payload.sub)
+ *
+ * Failures are thrown as bearer-guard errors carrying `status` and `headers`, which Fastify's error
+ * handling turns into a 400, 401 or 403 reply with the `WWW-Authenticate` header.
+ */
+export const bearerGuardPlugin = fp(bearerGuard, { name: 'bearer-guard', fastify: '5.x' })
+export default bearerGuardPlugin

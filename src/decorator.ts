@@ -1,0 +1,88 @@
+import { checkScopes } from './guard.js'
+import type { ScopeMatch } from './scopes.js'
+import type { VerifiedToken } from './verifier.js'
+
+/**
+ * A handler argument that carries a verification result, as the adapters leave it: Express
+ * `req.auth`, Fastify `request.auth`, or Koa `ctx.state.auth`.
+ */
+export type AuthCarrier = { auth?: VerifiedToken | null | undefined } | { state: { auth?: VerifiedToken | null | undefined } }
+
+type ScopedMethod<This, Args extends [AuthCarrier, ...unknown[]], Return> = (this: This, ...args: Args) => Return | Promise<Return>
+
+function findAuth(args: readonly unknown[]): VerifiedToken | null | undefined {
+  for (const arg of args) {
+    if (typeof arg !== 'object' || arg === null) continue
+    if ('auth' in arg) return (arg as { auth?: VerifiedToken | null }).auth
+    const state: unknown = (arg as { state?: unknown }).state
+    if (typeof state === 'object' && state !== null && 'auth' in state) return (state as { auth?: VerifiedToken | null }).auth
+  }
+  return undefined
+}
+
+function guarded<This, Args extends [AuthCarrier, ...unknown[]], Return>(
+  method: ScopedMethod<This, Args, Return>,
+  scopes: readonly string[],
+  match: ScopeMatch,
+): (this: This, ...args: Args) => Promise<Return> {
+  return async function (this: This, ...args: Args): Promise<Return> {
+    checkScopes(findAuth(args), scopes, match)
+    return method.apply(this, args)
+  }
+}
+
+/** A method decorator for both TypeScript 5 standard decorators and `experimentalDecorators`. */
+export interface ScopeDecorator {
+  /** TypeScript 5 standard decorator. */
+  <This, Args extends [AuthCarrier, ...unknown[]], Return>(
+    method: ScopedMethod<This, Args, Return>,
+    context: ClassMethodDecoratorContext<This, ScopedMethod<This, Args, Return>>,
+  ): (this: This, ...args: Args) => Promise<Return>
+  /** Legacy `experimentalDecorators`. */
+  <Args extends [AuthCarrier, ...unknown[]], Return>(
+    target: object,
+    propertyKey: string | symbol,
+    descriptor: TypedPropertyDescriptor<(...args: Args) => Return | Promise<Return>>,
+  ): void
+}
+
+function scopeDecorator(scopes: readonly string[], match: ScopeMatch): ScopeDecorator {
+  if (scopes.length === 0 || !scopes.every((scope) => typeof scope === 'string' && scope.length > 0)) {
+    throw new TypeError('bearer-guard: scope decorators need at least one non-empty scope')
+  }
+  return ((method: unknown, contextOrKey: unknown, descriptor?: PropertyDescriptor) => {
+    if (descriptor !== undefined) {
+      descriptor.value = guarded(descriptor.value as ScopedMethod<unknown, [AuthCarrier], unknown>, scopes, match)
+      return undefined
+    }
+    if (typeof method !== 'function' || (contextOrKey as ClassMethodDecoratorContext).kind !== 'method') {
+      throw new TypeError('bearer-guard: scope decorators apply to class methods only')
+    }
+    return guarded(method as ScopedMethod<unknown, [AuthCarrier], unknown>, scopes, match)
+  }) as ScopeDecorator
+}
+
+/**
+ * Method decorator: the decorated handler runs only when the request's token grants every one of
+ * `scopes`. It reads the result an adapter left on the handler's request or context argument
+ * (`req.auth`, `request.auth`, `ctx.state.auth`), so the route must be guarded by `requireAuth`
+ * (or the Fastify plugin) first. The decorated method becomes async; it rejects with
+ * `MissingTokenError` (401) when there is no result, or `InsufficientScopeError` (403, with
+ * `scope="…"`) when a scope is missing, which every adapter's error handling answers correctly.
+ *
+ * Works with TypeScript 5 standard decorators and with `experimentalDecorators`.
+ *
+ * @example
+ * class UsersController {
+ *   @RequireScopes('read:users')
+ *   async list(req: Request, res: Response) { res.json(await users.all()) }
+ * }
+ */
+export function RequireScopes(...scopes: [string, ...string[]]): ScopeDecorator {
+  return scopeDecorator(scopes, 'all')
+}
+
+/** Like {@link RequireScopes}, but one of `scopes` suffices. */
+export function RequireAnyScope(...scopes: [string, ...string[]]): ScopeDecorator {
+  return scopeDecorator(scopes, 'any')
+}

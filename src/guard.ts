@@ -1,0 +1,59 @@
+import { MissingTokenError } from './errors.js'
+import type { RequestLike } from './extract.js'
+import type { VerifierOptions } from './options.js'
+import { assertScopes, type ScopeMatch } from './scopes.js'
+import { createVerifier, type VerifiedToken, type Verifier } from './verifier.js'
+
+/** What framework adapters accept: a ready verifier, or options to build one. */
+export type VerifierOrOptions = Verifier | VerifierOptions
+
+/** How a guard treats a request without credentials. */
+export interface GuardOptions {
+  /**
+   * `true`: a request without any bearer credentials passes as anonymous (no auth result); a request
+   * with a bad token is still rejected, never downgraded to anonymous. Default `false`.
+   */
+  optional?: boolean
+}
+
+function isVerifier(value: VerifierOrOptions): value is Verifier {
+  return typeof (value as Verifier).verify === 'function' && typeof (value as Verifier).authenticate === 'function'
+}
+
+/** Returns `value` if it is a verifier, else builds one from it as options (throws TypeError on bad options). */
+export function toVerifier(value: VerifierOrOptions): Verifier {
+  return isVerifier(value) ? value : createVerifier(value)
+}
+
+/**
+ * Authenticates a request for a guard. Without credentials: rejects with {@link MissingTokenError},
+ * or, with `optional`, resolves `undefined`. Any other failure rejects as `authenticate` does.
+ */
+export async function authenticateRequest(
+  verifier: Verifier,
+  request: RequestLike,
+  options: GuardOptions = {},
+): Promise<VerifiedToken | undefined> {
+  try {
+    return await verifier.authenticate(request)
+  } catch (error) {
+    if (options.optional === true && error instanceof MissingTokenError) return undefined
+    throw error
+  }
+}
+
+/**
+ * Checks that an authenticated request's token grants `scopes` (`match` `'all'`, the default, or
+ * `'any'`).
+ *
+ * @throws MissingTokenError (401) when the request was not authenticated (no result, or anonymous).
+ * @throws InsufficientScopeError (403) when a scope is missing.
+ */
+export function checkScopes(
+  auth: VerifiedToken | null | undefined,
+  scopes: readonly string[],
+  match: ScopeMatch = 'all',
+): asserts auth is VerifiedToken {
+  if (auth === undefined || auth === null) throw new MissingTokenError()
+  assertScopes(auth.scopes, scopes, match)
+}
