@@ -6,7 +6,7 @@ export type HeadersLike = Headers | Readonly<Record<string, string | readonly st
 
 /** The parts of an HTTP request bearer-guard reads. Any framework's request fits. */
 export interface RequestLike {
-  /** HTTP method; needed for the form-body location (never with GET). */
+  /** HTTP method; needed for the form-body location (never with GET or HEAD). */
   method?: string | undefined
   /** Request target, e.g. `/users?x=1`; read only for the query location. */
   url?: string | undefined
@@ -21,7 +21,18 @@ export interface RequestLike {
 
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 9110 §11.1).
 const BEARER_CREDENTIALS = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
-const BEARER_SCHEME = /^Bearer(?: |$)/i
+// The scheme is Bearer when the name ends there; a tab after it is malformed Bearer credentials.
+const BEARER_SCHEME = /^Bearer(?:[ \t]|$)/i
+
+/** `content-type` → `Content-Type`: the spelling a plain header record may use instead of Node's. */
+function titleCase(name: string): string {
+  return name.replace(/(?:^|-)[a-z]/g, (start) => start.toUpperCase())
+}
+
+function listOf(value: string | readonly string[] | undefined): readonly string[] {
+  if (value === undefined) return []
+  return typeof value === 'string' ? [value] : value
+}
 
 function headerValues(headers: HeadersLike, name: string): readonly string[] {
   if (typeof (headers as Headers).get === 'function' && typeof (headers as Headers).has === 'function') {
@@ -29,9 +40,11 @@ function headerValues(headers: HeadersLike, name: string): readonly string[] {
     return value === null ? [] : [value]
   }
   const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>
-  const value = record[name] ?? record[name.charAt(0).toUpperCase() + name.slice(1)]
-  if (value === undefined) return []
-  return typeof value === 'string' ? [value] : value
+  const lower = record[name]
+  const titled = record[titleCase(name)]
+  // Both spellings present are two headers, unless it is one value seen through both names.
+  if (titled === undefined || titled === lower) return listOf(lower)
+  return [...listOf(lower), ...listOf(titled)]
 }
 
 function duplicated(): InvalidRequestError {
@@ -50,13 +63,15 @@ function fromAuthorizationHeader(request: RequestLike): string | undefined {
 
 function fromQuery(request: RequestLike): string[] {
   const url = request.url
-  if (url === undefined || !url.includes('access_token')) return []
+  // Without a literal `access_token` or a `%`, no parameter name can decode to `access_token`.
+  if (url === undefined || (!url.includes('access_token') && !url.includes('%'))) return []
   const query = url.indexOf('?')
   return query === -1 ? [] : new URLSearchParams(url.slice(query + 1)).getAll('access_token')
 }
 
 function fromBody(request: RequestLike): string[] {
-  if (request.method === undefined || request.method.toUpperCase() === 'GET') return []
+  const method = request.method?.toUpperCase()
+  if (method === undefined || method === 'GET' || method === 'HEAD') return []
   const contentType = headerValues(request.headers, 'content-type')[0] ?? ''
   if (!/^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(contentType)) return []
   const body = request.body

@@ -36,7 +36,7 @@ export class KeySet {
   /**
    * Builds a key set from a parsed JWK Set document (RFC 7517 §5). Members that cannot verify
    * signatures under `allowed` are skipped; the document is refused when it is not a key set, has
-   * more than `maxKeys` members, repeats a `kid`, or leaves no usable key.
+   * more than `maxKeys` members, gives two usable keys the same `kid`, or leaves no usable key.
    */
   static async fromDocument(document: unknown, allowed: ReadonlySet<Algorithm>, maxKeys: number): Promise<KeySet> {
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
@@ -45,26 +45,20 @@ export class KeySet {
     const members: unknown = (document as Record<string, unknown>).keys
     if (!Array.isArray(members)) throw new KeySetRejectedError('not_a_key_set')
     if (members.length > maxKeys) throw new KeySetRejectedError('too_many_keys')
-    const kids = new Set<string>()
-    for (const member of members) {
-      const kid: unknown = typeof member === 'object' && member !== null ? (member as Record<string, unknown>).kid : undefined
-      if (typeof kid !== 'string') continue
-      if (kids.has(kid)) throw new KeySetRejectedError('duplicate_kid')
-      kids.add(kid)
-    }
     const imported = await Promise.all(members.map((member) => importVerificationKey(member, allowed)))
     const keys = imported.filter((entry): entry is VerificationKey => typeof entry !== 'string')
     if (keys.length === 0) {
       throw new KeySetRejectedError('no_usable_keys', imported.filter((entry): entry is KeySkipReason => typeof entry === 'string'))
     }
+    // RFC 7517 §4.5 lets a signing key and an encryption key share a kid; two signing keys may not,
+    // since a token could then not say which one signed it.
     const byKid = new Map<string, VerificationKey>()
-    for (const key of keys) if (key.kid !== undefined) byKid.set(key.kid, key)
+    for (const key of keys) {
+      if (key.kid === undefined) continue
+      if (byKid.has(key.kid)) throw new KeySetRejectedError('duplicate_kid')
+      byKid.set(key.kid, key)
+    }
     return new KeySet(byKid, keys)
-  }
-
-  /** True when a key with this `kid` is in the set (whatever its algorithm). */
-  hasKid(kid: string): boolean {
-    return this.byKid.has(kid)
   }
 
   /**

@@ -115,6 +115,12 @@ export interface ResolvedOptions {
 /** Claims RFC 9068 §2.2 makes mandatory in a JWT access token. */
 export const RFC9068_REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'] as const
 
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof VerifierOptions>([
+  'issuer', 'audience', 'jwksUri', 'jwks', 'secret', 'algorithms', 'clockTolerance', 'maxTokenAge', 'requiredClaims',
+  'tokenType', 'maxTokenLength', 'tokenLocations', 'realm', 'jwksMaxAgeMs', 'jwksCooldownMs', 'jwksStaleMaxAgeMs',
+  'jwksMaxKeys', 'fetchTimeoutMs', 'maxResponseBytes', 'fetch',
+])
+
 function fail(option: string, requirement: string): never {
   throw new TypeError(`bearer-guard: option "${option}" ${requirement}`)
 }
@@ -151,8 +157,7 @@ function resolveIssuers(value: unknown, discover: boolean): string[] {
   return issuers
 }
 
-function resolveSecret(value: unknown): KeyObject | undefined {
-  if (value === undefined) return undefined
+function toSecretKey(value: unknown): KeyObject {
   if (value instanceof KeyObject) {
     if (value.type !== 'secret') fail('secret', 'must be a secret key, not an asymmetric one')
     return value
@@ -162,13 +167,20 @@ function resolveSecret(value: unknown): KeyObject | undefined {
   return fail('secret', 'must be a string, a Uint8Array or a secret KeyObject')
 }
 
+function resolveSecret(value: unknown): KeyObject | undefined {
+  if (value === undefined) return undefined
+  const key = toSecretKey(value)
+  // RFC 7518 §3.2: HS256 needs 32 bytes. A shorter secret fits no algorithm, even when unused.
+  if ((key.symmetricKeySize ?? 0) < 32) fail('secret', 'must be at least 32 bytes long')
+  return key
+}
+
 function resolveAlgorithms(value: unknown, secretKey: KeyObject | undefined): Set<Algorithm> {
   const secretBytes = secretKey?.symmetricKeySize ?? 0
   const fitsSecret = (alg: Algorithm) => secretBytes >= (algorithmSpec(alg).minSecretBytes ?? Infinity)
   if (value === undefined) {
     const algorithms = new Set<Algorithm>(DEFAULT_ALGORITHMS)
     for (const alg of HMAC_ALGORITHMS) if (fitsSecret(alg)) algorithms.add(alg)
-    if (secretKey !== undefined && !fitsSecret('HS256')) fail('secret', 'must be at least 32 bytes long')
     return algorithms
   }
   if (!Array.isArray(value) || value.length === 0) fail('algorithms', 'must be a non-empty array')
@@ -206,6 +218,8 @@ function resolveJwks(value: unknown): JsonWebKeySet | undefined {
 /** Validates options and fills in defaults. @throws TypeError naming the first wrong option. */
 export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('bearer-guard: options must be an object')
+  // A misspelt option would silently leave a check at its default: refuse unknown names.
+  for (const name of Object.keys(options)) if (!KNOWN_OPTIONS.has(name)) fail(name, 'is not a bearer-guard option')
   const jwks = resolveJwks(options.jwks)
   let jwksUri: string | undefined
   if (options.jwksUri !== undefined) {
@@ -223,8 +237,13 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   const tokenType = options.tokenType
   if (tokenType !== undefined && tokenType !== 'at+jwt') fail('tokenType', 'must be "at+jwt" or left unset')
   const maxTokenAge = options.maxTokenAge === undefined ? undefined : boundedNumber('maxTokenAge', options.maxTokenAge, 0, 1, 31_536_000)
-  const requiredClaims = options.requiredClaims === undefined ? [] : stringList('requiredClaims', options.requiredClaims)
-  if (options.realm !== undefined && typeof options.realm !== 'string') fail('realm', 'must be a string')
+  const requiredClaims =
+    options.requiredClaims === undefined || (Array.isArray(options.requiredClaims) && options.requiredClaims.length === 0)
+      ? []
+      : stringList('requiredClaims', options.requiredClaims)
+  if (options.realm !== undefined && (typeof options.realm !== 'string' || !/^[\x20-\x7E]*$/.test(options.realm))) {
+    fail('realm', 'must be a string of printable ASCII characters')
+  }
   if (options.fetch !== undefined && typeof options.fetch !== 'function') fail('fetch', 'must be a function')
   const fetchFn = options.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init))
   return {

@@ -1,0 +1,282 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { parseClaims, parseCompactJws } from '../src/compact.js'
+import { InvalidTokenError, type InvalidTokenCode } from '../src/errors.js'
+import { JsonRejectedError } from '../src/json.js'
+import { b64url } from './helpers.js'
+
+const MAX = 8192
+const HEADER = b64url(JSON.stringify({ alg: 'RS256', kid: 'k1', typ: 'at+jwt' }))
+const PAYLOAD = b64url(JSON.stringify({ iss: 'https://issuer.example.com/', sub: 'user-1', exp: 2_000_000_000 }))
+const SIGNATURE = b64url(Buffer.alloc(256, 7))
+const TOKEN = `${HEADER}.${PAYLOAD}.${SIGNATURE}`
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** The error `token` is refused with; fails the test when it is accepted or refused otherwise. */
+function failure(token: unknown, maxLength = MAX): InvalidTokenError {
+  let caught: unknown
+  try {
+    parseCompactJws(token, maxLength)
+  } catch (error) {
+    caught = error
+  }
+  expect(caught, 'expected the token to be refused').toBeInstanceOf(InvalidTokenError)
+  const error = caught as InvalidTokenError
+  expect(error.status).toBe(401)
+  expect(error.error).toBe('invalid_token')
+  return error
+}
+
+function expectCode(token: unknown, code: InvalidTokenCode, maxLength = MAX): InvalidTokenError {
+  const error = failure(token, maxLength)
+  expect(error.code).toBe(code)
+  return error
+}
+
+/** A token whose header is the given raw bytes, otherwise valid. */
+function withHeaderBytes(header: string | Uint8Array): string {
+  return `${b64url(header)}.${PAYLOAD}.${SIGNATURE}`
+}
+
+/** The same segment with its last character's unused low bits changed (e.g. `A` → `B`). */
+function withDirtyBits(segment: string): string {
+  const remainder = segment.length % 4
+  expect(remainder === 2 || remainder === 3, 'a segment with unused bits').toBe(true)
+  const last = B64URL.indexOf(segment.slice(-1))
+  return segment.slice(0, -1) + B64URL.charAt(last ^ 1)
+}
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+describe('parseCompactJws: a valid token', () => {
+  it('splits and decodes the three segments', () => {
+    const jws = parseCompactJws(TOKEN, MAX)
+    expect({ ...jws.header }).toEqual({ alg: 'RS256', kid: 'k1', typ: 'at+jwt' })
+    expect(Object.getPrototypeOf(jws.header)).toBeNull()
+    expect(JSON.parse(jws.payloadBytes.toString('utf8'))).toMatchObject({ sub: 'user-1' })
+    expect(jws.signingInput.toString('latin1')).toBe(`${HEADER}.${PAYLOAD}`)
+    expect(jws.signature.equals(Buffer.alloc(256, 7))).toBe(true)
+  })
+
+  it('does not parse the payload: that waits for the signature', () => {
+    const jws = parseCompactJws(`${HEADER}.${b64url('not json at all')}.${SIGNATURE}`, MAX)
+    expect(jws.payloadBytes.toString()).toBe('not json at all')
+  })
+
+  it('accepts a token exactly maxLength characters long', () => {
+    expect(() => parseCompactJws(TOKEN, TOKEN.length)).not.toThrow()
+  })
+})
+
+describe('parseCompactJws: type and length', () => {
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['a number', 42],
+    ['an object', {}],
+    ['an array of segments', [HEADER, PAYLOAD, SIGNATURE]],
+    ['a Buffer of a valid token', Buffer.from(TOKEN)],
+    ['a String object of a valid token', new String(TOKEN)],
+    ['a function', () => TOKEN],
+  ])('refuses %s as token_malformed', (_name, token) => {
+    expectCode(token, 'token_malformed')
+  })
+
+  it('refuses a token one character over maxLength as token_too_large', () => {
+    expectCode(TOKEN, 'token_too_large', TOKEN.length - 1)
+    expectCode(`${TOKEN}A`.padEnd(MAX + 1, 'A'), 'token_too_large')
+  })
+
+  it('checks the length before anything else, without decoding', () => {
+    const from = vi.spyOn(Buffer, 'from')
+    expectCode('{'.repeat(MAX + 1), 'token_too_large')
+    expectCode('a.b.c.d.e'.padEnd(MAX + 1, 'x'), 'token_too_large')
+    expectCode(`${'.'.repeat(5_000_000)}`, 'token_too_large')
+    expectCode(`${HEADER}.${'A'.repeat(10_000_000)}.${SIGNATURE}`, 'token_too_large')
+    expect(from).not.toHaveBeenCalled()
+    parseCompactJws(TOKEN, MAX) // the spy does see the decoding of an accepted token
+    expect(from).toHaveBeenCalled()
+  })
+})
+
+describe('parseCompactJws: serialization', () => {
+  it.each([
+    ['one segment', HEADER],
+    ['two segments', `${HEADER}.${PAYLOAD}`],
+    ['four segments', `${TOKEN}.${SIGNATURE}`],
+    ['six segments', `${TOKEN}.${PAYLOAD}.${SIGNATURE}.${HEADER}`],
+    ['the empty string', ''],
+    ['only dots', '..'],
+    ['an empty header', `.${PAYLOAD}.${SIGNATURE}`],
+    ['an empty payload', `${HEADER}..${SIGNATURE}`],
+    ['an empty signature', `${HEADER}.${PAYLOAD}.`],
+    ['a leading dot', `.${TOKEN}`],
+    ['a trailing dot', `${TOKEN}.`],
+    ['JSON text that does not start with a brace', ` {"payload":"${PAYLOAD}"}`],
+  ])('refuses %s as token_malformed', (_name, token) => {
+    expectCode(token, 'token_malformed')
+  })
+
+  it.each([
+    ['a JWE (five segments)', `${b64url('{"alg":"RSA-OAEP","enc":"A256GCM"}')}.${SIGNATURE}.AAAA.${PAYLOAD}.AAAA`],
+    ['a JWE with an empty encrypted key (alg dir)', `${b64url('{"alg":"dir","enc":"A256GCM"}')}..AAAA.${PAYLOAD}.AAAA`],
+    ['the JWS JSON serialization', JSON.stringify({ payload: PAYLOAD, signatures: [{ protected: HEADER, signature: SIGNATURE }] })],
+    ['the flattened JWS JSON serialization', JSON.stringify({ payload: PAYLOAD, protected: HEADER, signature: SIGNATURE })],
+    ['any text starting with a brace', '{'],
+  ])('refuses %s as token_unsupported_format', (_name, token) => {
+    expectCode(token, 'token_unsupported_format')
+  })
+})
+
+describe('parseCompactJws: alphabet', () => {
+  const padded = b64url('{"alg":"RS256"}X') // 16 bytes: 22 characters, padding would be "=="
+  it.each([
+    ['= padding on the header', `${padded}==.${PAYLOAD}.${SIGNATURE}`],
+    ['= padding on the signature', `${HEADER}.${PAYLOAD}.${b64url(Buffer.alloc(32, 1))}=`],
+    ['standard base64 "+"', `${HEADER}.${PAYLOAD}.${SIGNATURE.slice(0, -4)}ab+c`],
+    ['standard base64 "/"', `${HEADER}.${PAYLOAD}.${SIGNATURE.slice(0, -4)}ab/c`],
+    ['a leading space', ` ${TOKEN}`],
+    ['a trailing space', `${TOKEN} `],
+    ['a trailing newline', `${TOKEN}\n`],
+    ['a trailing CRLF', `${TOKEN}\r\n`],
+    ['a space inside a segment', `${HEADER}.${PAYLOAD.slice(0, 8)} ${PAYLOAD.slice(8)}.${SIGNATURE}`],
+    ['a tab inside a segment', `${HEADER}.${PAYLOAD}.\t${SIGNATURE}`],
+    ['a line break inside a segment', `${HEADER}.${PAYLOAD.slice(0, 8)}\n${PAYLOAD.slice(8)}.${SIGNATURE}`],
+    ['a NUL character', `${TOKEN}\u0000`],
+    ['a non-ascii letter', `${HEADER}.${PAYLOAD}.${SIGNATURE}é`],
+    ['a full-width letter', `${HEADER}.${PAYLOAD}.Ａ${SIGNATURE}`],
+    ['a non-ascii digit', `${HEADER}.${PAYLOAD}.${SIGNATURE}٣`],
+    ['a percent-encoded character', `${HEADER}.${PAYLOAD}.${SIGNATURE}%41`],
+    ['a "Bearer " prefix', `Bearer ${TOKEN}`],
+  ])('refuses %s as token_malformed', (_name, token) => {
+    expectCode(token, 'token_malformed')
+  })
+})
+
+describe('parseCompactJws: canonical base64url', () => {
+  it('refuses a segment whose length is 1 mod 4, in any position', () => {
+    const oneMod4 = (segment: string) => segment + 'A'.repeat((5 - (segment.length % 4)) % 4)
+    expect([HEADER, PAYLOAD, SIGNATURE].map((segment) => oneMod4(segment).length % 4)).toEqual([1, 1, 1])
+    expectCode(`${oneMod4(HEADER)}.${PAYLOAD}.${SIGNATURE}`, 'token_malformed')
+    expectCode(`${HEADER}.${oneMod4(PAYLOAD)}.${SIGNATURE}`, 'token_malformed')
+    expectCode(`${HEADER}.${PAYLOAD}.${oneMod4(SIGNATURE)}`, 'token_malformed')
+    expectCode(`${HEADER}.A.${SIGNATURE}`, 'token_malformed')
+    expectCode(`${HEADER}.${PAYLOAD}.AAAAA`, 'token_malformed')
+  })
+
+  it('refuses non-zero unused bits (remainder 2 and 3), which decode to the same bytes', () => {
+    const two = b64url('x') // "eA": remainder 2, the last character has 4 unused bits
+    const three = b64url('xy') // "eHk": remainder 3, the last character has 2 unused bits
+    expect([two.length % 4, three.length % 4]).toEqual([2, 3])
+    for (const segment of [two, three]) {
+      const dirty = withDirtyBits(segment)
+      expect(Buffer.from(dirty, 'base64url').equals(Buffer.from(segment, 'base64url'))).toBe(true)
+      expect(() => parseCompactJws(`${HEADER}.${segment}.${SIGNATURE}`, MAX)).not.toThrow()
+      expectCode(`${HEADER}.${dirty}.${SIGNATURE}`, 'token_malformed')
+      expectCode(`${HEADER}.${PAYLOAD}.${dirty}`, 'token_malformed')
+    }
+  })
+
+  it('refuses non-zero unused bits in the header', () => {
+    const header = b64url('{"alg":"RS256"}  ') // 17 bytes: remainder 3
+    expect(header.length % 4).toBe(3)
+    expect(() => parseCompactJws(`${header}.${PAYLOAD}.${SIGNATURE}`, MAX)).not.toThrow()
+    expectCode(`${withDirtyBits(header)}.${PAYLOAD}.${SIGNATURE}`, 'token_malformed')
+  })
+
+  it('accepts a last character exactly when its unused bits are zero', () => {
+    for (const [prefix, mask] of [['A', 0x0f], ['AA', 0x03]] as const) {
+      for (const [value, char] of [...B64URL].entries()) {
+        const token = `${HEADER}.${PAYLOAD}.${prefix}${char}`
+        if ((value & mask) === 0) expect(() => parseCompactJws(token, MAX), token).not.toThrow()
+        else expectCode(token, 'token_malformed')
+      }
+    }
+  })
+
+  it('changing the last character of a valid segment from A to B is refused', () => {
+    const segment = b64url(Buffer.from([0x01, 0x00])) // "AQA"
+    expect(segment).toBe('AQA')
+    expect(() => parseCompactJws(`${HEADER}.${PAYLOAD}.${segment}`, MAX)).not.toThrow()
+    expectCode(`${HEADER}.${PAYLOAD}.AQB`, 'token_malformed')
+    expectCode(`${HEADER}.${PAYLOAD}.AB`, 'token_malformed')
+  })
+})
+
+describe('parseCompactJws: header', () => {
+  const headers: [string, string | Uint8Array, string][] = [
+    ['an array', '[{"alg":"RS256"}]', 'not_object'],
+    ['a string', '"RS256"', 'not_object'],
+    ['a number', '1', 'not_object'],
+    ['null', 'null', 'not_object'],
+    ['not json', 'alg=RS256', 'not_json'],
+    ['truncated json', '{"alg":"RS256"', 'not_json'],
+    ['a duplicate alg', '{"alg":"RS256","alg":"none"}', 'duplicate_member'],
+    ['a duplicate alg hidden by an escape', String.raw`{"alg":"none","\u0061lg":"RS256"}`, 'duplicate_member'],
+    ['a duplicate nested member', '{"alg":"RS256","jwk":{"kty":"RSA","kty":"oct"}}', 'duplicate_member'],
+    ['a __proto__ member', '{"alg":"RS256","__proto__":{"alg":"none"}}', 'proto_member'],
+    ['an overlong utf-8 sequence', Buffer.concat([Buffer.from('{"alg":"RS256","kid":"'), Buffer.from('c0af', 'hex'), Buffer.from('"}')]), 'not_utf8'],
+    ['a CESU-8 surrogate', Buffer.concat([Buffer.from('{"alg":"RS256","kid":"'), Buffer.from('eda080', 'hex'), Buffer.from('"}')]), 'not_utf8'],
+    ['a truncated utf-8 sequence', Buffer.concat([Buffer.from('{"alg":"RS256","kid":"'), Buffer.from('e282', 'hex'), Buffer.from('"}')]), 'not_utf8'],
+    ['nesting deeper than 32', `{"alg":"RS256","x":${'['.repeat(32)}${']'.repeat(32)}}`, 'too_deep'],
+  ]
+  it.each(headers)('refuses a header that is %s as token_malformed', (_name, header, rejection) => {
+    const error = expectCode(withHeaderBytes(header), 'token_malformed')
+    expect(error.cause).toBeInstanceOf(JsonRejectedError)
+    expect((error.cause as JsonRejectedError).rejection).toBe(rejection)
+  })
+
+  it('accepts a header nested exactly 32 deep', () => {
+    const header = `{"alg":"RS256","x":${'['.repeat(31)}${']'.repeat(31)}}`
+    expect(parseCompactJws(withHeaderBytes(header), MAX).header.alg).toBe('RS256')
+  })
+})
+
+describe('parseCompactJws: errors', () => {
+  it('never puts the token in the message', () => {
+    const secretish = `${b64url('{"alg":"RS256","alg":"HS256"}')}.${PAYLOAD}.${SIGNATURE}`
+    for (const token of [secretish, `${TOKEN}.${PAYLOAD}`, `${TOKEN} `, `${HEADER}.${PAYLOAD}.${SIGNATURE}=`]) {
+      const error = failure(token)
+      expect(error.message).not.toContain(PAYLOAD)
+      expect(error.message).not.toContain(SIGNATURE)
+      expect(error.wwwAuthenticate).not.toContain(PAYLOAD)
+    }
+  })
+})
+
+describe('parseClaims', () => {
+  function claimsFailure(text: string | Uint8Array): InvalidTokenError {
+    let caught: unknown
+    try {
+      parseClaims(Buffer.from(text))
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(InvalidTokenError)
+    expect((caught as InvalidTokenError).code).toBe('token_malformed')
+    return caught as InvalidTokenError
+  }
+
+  it('returns the claims with a null prototype', () => {
+    const claims = parseClaims(Buffer.from('{"sub":"a","exp":1}'))
+    expect({ ...claims }).toEqual({ sub: 'a', exp: 1 })
+    expect(Object.getPrototypeOf(claims)).toBeNull()
+  })
+
+  it.each([
+    ['a duplicate sub', '{"sub":"user","sub":"admin"}', 'duplicate_member'],
+    ['a duplicate sub hidden by an escape', String.raw`{"sub":"user","\u0073ub":"admin"}`, 'duplicate_member'],
+    ['a __proto__ claim', '{"sub":"user","__proto__":{"admin":true}}', 'proto_member'],
+    ['an array', '[{"sub":"user"}]', 'not_object'],
+    ['not json', 'sub=user', 'not_json'],
+    ['nesting deeper than 32', `{"x":${'['.repeat(40)}${']'.repeat(40)}}`, 'too_deep'],
+  ])('refuses a payload with %s', (_name, text, rejection) => {
+    expect((claimsFailure(text).cause as JsonRejectedError).rejection).toBe(rejection)
+  })
+
+  it('refuses a payload that is not utf-8', () => {
+    const bytes = Buffer.concat([Buffer.from('{"sub":"'), Buffer.from('eda080edb080', 'hex'), Buffer.from('"}')])
+    expect((claimsFailure(bytes).cause as JsonRejectedError).rejection).toBe('not_utf8')
+  })
+})
