@@ -31,7 +31,10 @@ declare global {
 export function requireAuth(verifier: VerifierOrOptions, options: GuardOptions = {}): RequestHandler {
   const instance = toVerifier(verifier)
   return (req: Request, _res: Response, next: NextFunction) => {
-    const request = { method: req.method, url: req.originalUrl, headers: req.headersDistinct, body: req.body as unknown }
+    // `headersDistinct` (which keeps a repeated Authorization header) is missing on requests that
+    // are not a real IncomingMessage (HTTP/2 compatibility API, injected test requests).
+    const headers = req.headersDistinct ?? req.headers
+    const request = { method: req.method, url: req.originalUrl, headers, body: req.body as unknown }
     authenticateRequest(instance, request, options).then((auth) => {
       if (auth !== undefined) req.auth = auth
       next()

@@ -36,7 +36,10 @@ const bearerGuard: FastifyPluginAsync<BearerGuardPluginOptions> = async (app, op
 
   async function authenticate(request: FastifyRequest, guard: GuardOptions): Promise<void> {
     const { raw } = request
-    const auth = await authenticateRequest(verifier, { method: raw.method, url: raw.url, headers: raw.headersDistinct, body: request.body }, guard)
+    // `headersDistinct` (which keeps a repeated Authorization header) is missing on HTTP/2 requests
+    // and on `app.inject` requests.
+    const headers = raw.headersDistinct ?? raw.headers
+    const auth = await authenticateRequest(verifier, { method: raw.method, url: raw.url, headers, body: request.body }, guard)
     request.auth = auth ?? null
   }
 

@@ -19,8 +19,9 @@ declare module 'koa' {
  * Koa middleware that lets a request through only with a valid bearer token, and puts the
  * verification result on `ctx.state.auth`. Failures are thrown as bearer-guard errors carrying
  * `status` and `headers`, so Koa's default error handling answers 400, 401 or 403 with the
- * `WWW-Authenticate` header and a generic message; the original error is what your own error
- * middleware catches.
+ * `WWW-Authenticate` header and the error's fixed message as body (bearer-guard errors set `expose`,
+ * so Koa sends the message and does not log them as server errors); the original error is what
+ * your own error middleware catches.
  *
  * @param verifier a verifier from `createVerifier`, or its options (one is built once, here).
  * @param options `optional: true` lets requests without credentials through anonymously.
@@ -29,7 +30,9 @@ export function requireAuth(verifier: VerifierOrOptions, options: GuardOptions =
   const instance = toVerifier(verifier)
   return async (ctx, next) => {
     const body: unknown = (ctx.request as { body?: unknown }).body
-    const auth = await authenticateRequest(instance, { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.headersDistinct, body }, options)
+    // `headersDistinct` (which keeps a repeated Authorization header) is missing on HTTP/2 requests.
+    const headers = ctx.req.headersDistinct ?? ctx.req.headers
+    const auth = await authenticateRequest(instance, { method: ctx.method, url: ctx.originalUrl, headers, body }, options)
     if (auth !== undefined) ctx.state.auth = auth
     await next()
   }

@@ -50,14 +50,16 @@ function scopeDecorator(scopes: readonly string[], match: ScopeMatch): ScopeDeco
   if (scopes.length === 0 || !scopes.every((scope) => typeof scope === 'string' && scope.length > 0)) {
     throw new TypeError('bearer-guard: scope decorators need at least one non-empty scope')
   }
+  const notAMethod = () => new TypeError('bearer-guard: scope decorators apply to class methods only')
   return ((method: unknown, contextOrKey: unknown, descriptor?: PropertyDescriptor) => {
     if (descriptor !== undefined) {
+      // Legacy form: an accessor's descriptor has no function `value` to guard.
+      if (typeof descriptor.value !== 'function') throw notAMethod()
       descriptor.value = guarded(descriptor.value as ScopedMethod<unknown, [AuthCarrier], unknown>, scopes, match)
       return undefined
     }
-    if (typeof method !== 'function' || (contextOrKey as ClassMethodDecoratorContext).kind !== 'method') {
-      throw new TypeError('bearer-guard: scope decorators apply to class methods only')
-    }
+    const kind = typeof contextOrKey === 'object' && contextOrKey !== null ? (contextOrKey as { kind?: unknown }).kind : undefined
+    if (typeof method !== 'function' || kind !== 'method') throw notAMethod()
     return guarded(method as ScopedMethod<unknown, [AuthCarrier], unknown>, scopes, match)
   }) as ScopeDecorator
 }

@@ -1,4 +1,5 @@
-import { MissingTokenError } from './errors.js'
+import { InsufficientScopeError, MissingTokenError } from './errors.js'
+import { realmOf } from './realm.js'
 import type { RequestLike } from './extract.js'
 import type { VerifierOptions } from './options.js'
 import { assertScopes, type ScopeMatch } from './scopes.js'
@@ -47,7 +48,8 @@ export async function authenticateRequest(
  * `'any'`).
  *
  * @throws MissingTokenError (401) when the request was not authenticated (no result, or anonymous).
- * @throws InsufficientScopeError (403) when a scope is missing.
+ * @throws InsufficientScopeError (403) when a scope is missing, with the realm of the verifier
+ *   that produced `auth`.
  */
 export function checkScopes(
   auth: VerifiedToken | null | undefined,
@@ -55,5 +57,10 @@ export function checkScopes(
   match: ScopeMatch = 'all',
 ): asserts auth is VerifiedToken {
   if (auth === undefined || auth === null) throw new MissingTokenError()
-  assertScopes(auth.scopes, scopes, match)
+  try {
+    assertScopes(auth.scopes, scopes, match)
+  } catch (error) {
+    if (error instanceof InsufficientScopeError) error.realm = realmOf(auth)
+    throw error
+  }
 }

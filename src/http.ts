@@ -65,30 +65,58 @@ async function readCappedBody(response: Response, url: string, maxBodyBytes: num
   return Buffer.concat(chunks, received)
 }
 
+/** A JSON document as fetched, with what the response said about caching it. */
+export interface FetchedDocument {
+  /** The parsed body; `undefined` when the server answered `304 Not Modified`. */
+  body: unknown
+  notModified: boolean
+  /** The response's `ETag`, for the next conditional request. */
+  etag: string | undefined
+  /** Freshness the response asked for (`Cache-Control: max-age`; `0` for `no-cache`/`no-store`), in seconds. */
+  maxAgeSeconds: number | undefined
+}
+
+/** Freshness from `Cache-Control`, in seconds, or undefined when it says nothing about it. */
+export function cacheMaxAge(cacheControl: string | null): number | undefined {
+  if (cacheControl === null) return undefined
+  if (/(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)/i.test(cacheControl)) return 0
+  const match = /(?:^|,)\s*max-age\s*=\s*"?(\d{1,10})"?\s*(?:,|$)/i.exec(cacheControl)
+  return match === null ? undefined : Number(match[1])
+}
+
 /**
  * GETs a JSON document within hard bounds: one deadline for the whole exchange, no redirects
- * followed, only `200` with a JSON media type, and a body cap enforced while streaming, so a huge
- * or never-ending response fails in bounded time and memory.
+ * followed, only `200` with a JSON media type (or `304` to a conditional request with `etag`), and
+ * a body cap enforced while streaming, so a huge or never-ending response fails in bounded time
+ * and memory.
  *
  * @throws FetchFailedError on every failure.
  */
-export async function fetchJson(url: string, limits: FetchLimits, fetchFn: FetchFunction): Promise<unknown> {
+export async function fetchJsonDocument(
+  url: string,
+  limits: FetchLimits,
+  fetchFn: FetchFunction,
+  etag?: string,
+): Promise<FetchedDocument> {
   const controller = new AbortController()
   const timer = setTimeout(() => controller.abort(), limits.timeoutMs)
   const deadline = new Promise<never>((_, reject) => {
     controller.signal.addEventListener('abort', () => reject(new FetchFailedError('timeout', url, `no complete answer within ${limits.timeoutMs} ms`)))
   })
   deadline.catch(() => undefined)
+  const headers: Record<string, string> = etag === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'if-none-match': etag }
   try {
     let response: Response
     try {
-      response = await Promise.race([
-        fetchFn(url, { method: 'GET', headers: { accept: 'application/json' }, redirect: 'manual', signal: controller.signal }),
-        deadline,
-      ])
+      response = await Promise.race([fetchFn(url, { method: 'GET', headers, redirect: 'manual', signal: controller.signal }), deadline])
     } catch (error) {
       if (controller.signal.aborted) throw new FetchFailedError('timeout', url, `no answer within ${limits.timeoutMs} ms`)
       throw new FetchFailedError('network_error', url, 'network error', { cause: error })
+    }
+    const caching = { etag: response.headers.get('etag') ?? undefined, maxAgeSeconds: cacheMaxAge(response.headers.get('cache-control')) }
+    if (response.status === 304 && etag !== undefined) {
+      discardBody(response)
+      return { body: undefined, notModified: true, ...caching, etag: caching.etag ?? etag }
     }
     if (response.status !== 200) {
       discardBody(response)
@@ -108,11 +136,16 @@ export async function fetchJson(url: string, limits: FetchLimits, fetchFn: Fetch
       throw new FetchFailedError('network_error', url, 'connection failed while reading the body', { cause: error })
     }
     try {
-      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as unknown
+      return { body: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as unknown, notModified: false, ...caching }
     } catch (error) {
       throw new FetchFailedError('invalid_json', url, 'body is not valid json', { cause: error })
     }
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** {@link fetchJsonDocument} without caching information: just the parsed body. */
+export async function fetchJson(url: string, limits: FetchLimits, fetchFn: FetchFunction): Promise<unknown> {
+  return (await fetchJsonDocument(url, limits, fetchFn)).body
 }

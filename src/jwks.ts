@@ -1,5 +1,5 @@
 import type { Algorithm } from './algorithms.js'
-import { fetchJson, type FetchFunction, type FetchLimits } from './http.js'
+import { fetchJsonDocument, type FetchFunction, type FetchLimits } from './http.js'
 import { KeySet, type KeySelection } from './key-set.js'
 import type { VerificationKey } from './keys.js'
 
@@ -7,8 +7,10 @@ import type { VerificationKey } from './keys.js'
 export interface RemoteKeySetSettings {
   allowed: ReadonlySet<Algorithm>
   maxKeys: number
-  /** A fetched set is fresh this long; then it is fetched again. */
+  /** A fetched set is fresh at most this long (and this long when the response sets no `max-age`). */
   maxAgeMs: number
+  /** A fetched set is fresh at least this long, whatever the response's `Cache-Control` says. */
+  minAgeMs: number
   /** At most one refetch for an unknown `kid` per this window. */
   cooldownMs: number
   /** Past `maxAgeMs`, how long the last good set keeps serving while refreshes fail. */
@@ -45,17 +47,23 @@ export interface KeySource {
  * The keys of one JWKS URI (given, or found through discovery by `locate`), kept fresh.
  *
  * - One fetch in flight at a time; every caller waiting for keys shares it.
+ * - A set is fresh for the response's `Cache-Control: max-age`, bounded to `[minAgeMs, maxAgeMs]`
+ *   (`maxAgeMs` without one); refreshes start in the background at 80 % of that and are
+ *   conditional (`If-None-Match` with the last `ETag`).
  * - An unknown `kid` triggers at most one refetch per `cooldownMs` (a rate limit on such fetches,
  *   so a key published by a rotation is picked up at once, and a flood of made-up ids costs one
  *   fetch per window).
- * - A refetch replaces the set whole, so withdrawn keys stop verifying within `maxAgeMs`; a failed
- *   or refused refetch never replaces good keys, which serve for `staleMaxAgeMs` more at most.
+ * - A refetch replaces the set whole, so withdrawn keys stop verifying once the set is no longer
+ *   fresh; a failed or refused refetch never replaces good keys, which serve for `staleMaxAgeMs`
+ *   more at most, without making callers wait on the failing provider.
  * - Failures back off exponentially (1 s, 2 s, 4 s … up to `cooldownMs`); while backing off, a
  *   caller without usable keys fails at once.
  */
 export class RemoteKeySet implements KeySource {
   private current: KeySet | undefined
+  private etag: string | undefined
   private fetchedAt = -Infinity
+  private freshForMs: number
   private inflight: Promise<void> | undefined
   private lastUnknownKidFetchAt = -Infinity
   private consecutiveFailures = 0
@@ -65,7 +73,9 @@ export class RemoteKeySet implements KeySource {
   constructor(
     private readonly locate: () => Promise<string>,
     private readonly settings: RemoteKeySetSettings,
-  ) {}
+  ) {
+    this.freshForMs = settings.maxAgeMs
+  }
 
   /**
    * Synchronous fast path: the key for `kid`/`alg` when the cached set is fresh and has it, else
@@ -74,8 +84,8 @@ export class RemoteKeySet implements KeySource {
   peek(kid: string | undefined, alg: Algorithm): VerificationKey | undefined {
     if (this.current === undefined) return undefined
     const age = this.settings.now() - this.fetchedAt
-    if (age >= this.settings.maxAgeMs) return undefined
-    if (age >= this.settings.maxAgeMs * BACKGROUND_REFRESH_AT) void this.refresh()
+    if (age >= this.freshForMs) return undefined
+    if (age >= this.freshForMs * BACKGROUND_REFRESH_AT) void this.refresh()
     const selection = this.current.select(kid, alg)
     return typeof selection === 'string' ? undefined : selection
   }
@@ -84,8 +94,10 @@ export class RemoteKeySet implements KeySource {
   async select(kid: string | undefined, alg: Algorithm): Promise<KeyLookup> {
     const now = this.settings.now()
     let fetchedNow = false
-    if (this.current === undefined || now - this.fetchedAt >= this.settings.maxAgeMs) {
-      await this.refresh()
+    if (this.current === undefined || now - this.fetchedAt >= this.freshForMs) {
+      // Once a refresh has failed, stale keys serve at once while the retry runs in the background.
+      const refreshing = this.refresh()
+      if (this.consecutiveFailures === 0 || this.usableSet() === undefined) await refreshing
       fetchedNow = true
     }
     const usable = this.usableSet()
@@ -106,7 +118,7 @@ export class RemoteKeySet implements KeySource {
   /** The current set while it is fresh or within the stale window, else undefined. */
   private usableSet(): KeySet | undefined {
     const age = this.settings.now() - this.fetchedAt
-    return age < this.settings.maxAgeMs + this.settings.staleMaxAgeMs ? this.current : undefined
+    return age < this.freshForMs + this.settings.staleMaxAgeMs ? this.current : undefined
   }
 
   /** Fetches the set once for all concurrent callers; never rejects (failures are recorded). */
@@ -115,8 +127,7 @@ export class RemoteKeySet implements KeySource {
     if (this.settings.now() < this.retryNotBefore) return Promise.resolve()
     this.inflight = this.fetchSet()
       .then(
-        (set) => {
-          this.current = set
+        () => {
           this.fetchedAt = this.settings.now()
           this.consecutiveFailures = 0
           this.retryNotBefore = -Infinity
@@ -135,10 +146,18 @@ export class RemoteKeySet implements KeySource {
     return this.inflight
   }
 
-  private async fetchSet(): Promise<KeySet> {
+  /** Fetches (conditionally, when there is an ETag) and swaps in the new set; throws on any failure. */
+  private async fetchSet(): Promise<void> {
+    const { settings } = this
     const uri = await this.locate()
-    const document = await fetchJson(uri, this.settings.limits, this.settings.fetch)
-    return KeySet.fromDocument(document, this.settings.allowed, this.settings.maxKeys)
+    const etag = this.current === undefined ? undefined : this.etag
+    const document = await fetchJsonDocument(uri, settings.limits, settings.fetch, etag)
+    if (!document.notModified) {
+      this.current = await KeySet.fromDocument(document.body, settings.allowed, settings.maxKeys)
+    }
+    this.etag = document.etag
+    const asked = document.maxAgeSeconds === undefined ? settings.maxAgeMs : document.maxAgeSeconds * 1000
+    this.freshForMs = Math.min(Math.max(asked, settings.minAgeMs), settings.maxAgeMs)
   }
 }
 

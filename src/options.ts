@@ -71,6 +71,12 @@ export interface VerifierOptions {
   realm?: string
   /** How long a fetched JWK Set is used before it is fetched again, in ms. Default 600000 (10 min); 1000 to 86400000. */
   jwksMaxAgeMs?: number
+  /**
+   * Shortest freshness granted to a fetched JWK Set, in ms, however short its `Cache-Control:
+   * max-age` (a set is fresh for that `max-age`, bounded to `[jwksMinAgeMs, jwksMaxAgeMs]`).
+   * Default 60000 (1 min), or `jwksMaxAgeMs` if that is smaller; 0 to `jwksMaxAgeMs`.
+   */
+  jwksMinAgeMs?: number
   /** At most one refetch for an unknown `kid` per this window, in ms. Default 30000; 0 to 3600000. */
   jwksCooldownMs?: number
   /**
@@ -104,6 +110,7 @@ export interface ResolvedOptions {
   tokenLocations: ReadonlySet<TokenLocation>
   realm: string | undefined
   jwksMaxAgeMs: number
+  jwksMinAgeMs: number
   jwksCooldownMs: number
   jwksStaleMaxAgeMs: number
   jwksMaxKeys: number
@@ -117,7 +124,7 @@ export const RFC9068_REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id',
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof VerifierOptions>([
   'issuer', 'audience', 'jwksUri', 'jwks', 'secret', 'algorithms', 'clockTolerance', 'maxTokenAge', 'requiredClaims',
-  'tokenType', 'maxTokenLength', 'tokenLocations', 'realm', 'jwksMaxAgeMs', 'jwksCooldownMs', 'jwksStaleMaxAgeMs',
+  'tokenType', 'maxTokenLength', 'tokenLocations', 'realm', 'jwksMaxAgeMs', 'jwksMinAgeMs', 'jwksCooldownMs', 'jwksStaleMaxAgeMs',
   'jwksMaxKeys', 'fetchTimeoutMs', 'maxResponseBytes', 'fetch',
 ])
 
@@ -246,6 +253,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   }
   if (options.fetch !== undefined && typeof options.fetch !== 'function') fail('fetch', 'must be a function')
   const fetchFn = options.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init))
+  const jwksMaxAgeMs = boundedInteger('jwksMaxAgeMs', options.jwksMaxAgeMs, 600_000, 1_000, 86_400_000)
   return {
     issuers,
     audiences,
@@ -260,7 +268,8 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     maxTokenLength: boundedInteger('maxTokenLength', options.maxTokenLength, 8192, 512, 65_536),
     tokenLocations: resolveTokenLocations(options.tokenLocations),
     realm: options.realm,
-    jwksMaxAgeMs: boundedInteger('jwksMaxAgeMs', options.jwksMaxAgeMs, 600_000, 1_000, 86_400_000),
+    jwksMaxAgeMs,
+    jwksMinAgeMs: boundedInteger('jwksMinAgeMs', options.jwksMinAgeMs, Math.min(60_000, jwksMaxAgeMs), 0, jwksMaxAgeMs),
     jwksCooldownMs: boundedInteger('jwksCooldownMs', options.jwksCooldownMs, 30_000, 0, 3_600_000),
     jwksStaleMaxAgeMs: boundedInteger('jwksStaleMaxAgeMs', options.jwksStaleMaxAgeMs, 3_600_000, 0, 86_400_000),
     jwksMaxKeys: boundedInteger('jwksMaxKeys', options.jwksMaxKeys, 100, 1, 1_000),

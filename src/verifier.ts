@@ -10,6 +10,7 @@ import type { JsonObject } from './json.js'
 import { KeySetUnavailable, RemoteKeySet, StaticKeySet, type KeySource } from './jwks.js'
 import type { VerificationKey } from './keys.js'
 import { RFC9068_REQUIRED_CLAIMS, resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js'
+import { rememberRealm } from './realm.js'
 import { assertScopes, grantedScopes, type ScopeMatch } from './scopes.js'
 
 /** The protected header of a verified token. */
@@ -122,7 +123,9 @@ class BearerVerifier implements Verifier {
       checkClaims(payload, this.claimsPolicy, Date.now() / 1000)
       const scopes = grantedScopes(payload)
       if (options?.scopes !== undefined) assertScopes(scopes, options.scopes, options.scopeMatch)
-      return { token, header: jws.header as JwtHeader, payload: payload as JwtPayload, scopes }
+      const result: VerifiedToken = { token, header: jws.header as JwtHeader, payload: payload as JwtPayload, scopes }
+      if (this.options.realm !== undefined) rememberRealm(result, this.options.realm)
+      return result
     } catch (error) {
       throw this.withRealm(error)
     }
@@ -165,6 +168,7 @@ class BearerVerifier implements Verifier {
       allowed: options.algorithms,
       maxKeys: options.jwksMaxKeys,
       maxAgeMs: options.jwksMaxAgeMs,
+      minAgeMs: options.jwksMinAgeMs,
       cooldownMs: options.jwksCooldownMs,
       staleMaxAgeMs: options.jwksStaleMaxAgeMs,
       limits,

@@ -4,7 +4,7 @@
  * set. The provider is mocked with msw; nothing leaves the process.
  */
 import { randomUUID } from 'node:crypto'
-import { delay, HttpResponse } from 'msw'
+import { delay, http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { FetchFailedError, type FetchFunction } from '../src/http.js'
@@ -397,6 +397,96 @@ describe('remote key set: stale window', () => {
   })
 })
 
+describe('remote key set: conditional requests and Cache-Control', () => {
+  /** Serves `jwks` with `headers`, answering 304 to If-None-Match "v1"; records each If-None-Match sent. */
+  function conditionalProvider(headers: Record<string, string>) {
+    const seen: (string | null)[] = []
+    server.use(
+      http.get(JWKS_URL, ({ request }) => {
+        const match = request.headers.get('if-none-match')
+        seen.push(match)
+        if (match === '"v1"') return new HttpResponse(null, { status: 304, headers })
+        return HttpResponse.json(jwksOf(a), { headers: { etag: '"v1"', ...headers } })
+      }),
+    )
+    return seen
+  }
+
+  it('revalidates with If-None-Match and keeps the keys on 304 Not Modified', async () => {
+    const at = freezeClock()
+    const seen = conditionalProvider({})
+    const verifier = remoteVerifier({ jwksMaxAgeMs: 10_000 })
+    await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    at(10_000)
+    await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    expect(seen).toEqual([null, '"v1"'])
+    // The 304 made the set fresh again: no request until it ages once more.
+    at(15_000)
+    await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    expect(seen).toHaveLength(2)
+  })
+
+  it('refuses a 304 to a request that was not conditional', async () => {
+    route(server, JWKS_URL, status(304))
+    await expectKeySetUnavailable(remoteVerifier().verify(signToken(a)))
+  })
+
+  it.each([
+    ['max-age=120', 120_000],
+    ['public, max-age=5', 60_000],
+    ['max-age=86400', 600_000],
+    ['no-store', 60_000],
+    ['no-cache, max-age=300', 60_000],
+  ])('with Cache-Control %s, treats the set as fresh for %i ms (bounded to [60 s, 10 min])', async (cacheControl, freshMs) => {
+    const at = freezeClock()
+    const jwks = route(server, JWKS_URL, () => HttpResponse.json(jwksOf(a), { headers: { 'cache-control': cacheControl } }))
+    const verifier = remoteVerifier()
+    await verifier.verify(signToken(a))
+    at(freshMs - 1)
+    await verifier.verify(signToken(a))
+    expect(jwks.hits).toBe(1)
+    at(freshMs)
+    await verifier.verify(signToken(a))
+    expect(jwks.hits).toBe(2)
+  })
+
+  it('honours jwksMinAgeMs as the floor', async () => {
+    const at = freezeClock()
+    const jwks = route(server, JWKS_URL, () => HttpResponse.json(jwksOf(a), { headers: { 'cache-control': 'max-age=1' } }))
+    const verifier = remoteVerifier({ jwksMinAgeMs: 5_000 })
+    await verifier.verify(signToken(a))
+    at(4_999)
+    await verifier.verify(signToken(a))
+    expect(jwks.hits).toBe(1)
+    at(5_000)
+    await verifier.verify(signToken(a))
+    expect(jwks.hits).toBe(2)
+  })
+
+  it('once a refresh has failed, serves stale keys at once instead of waiting on the provider', async () => {
+    const at = freezeClock()
+    const jwks = route(server, JWKS_URL, json(jwksOf(a)))
+    const verifier = remoteVerifier({ jwksMaxAgeMs: 10_000, fetchTimeoutMs: 5_000 })
+    await verifier.verify(signToken(a))
+    jwks.answer(status(500))
+    at(10_000)
+    await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    expect(jwks.hits).toBe(2)
+    // The provider now hangs; after the back-off a retry starts, but no caller waits for it.
+    const hang = gate()
+    jwks.answer(async () => {
+      await hang.promise
+      return HttpResponse.json(jwksOf(a))
+    })
+    at(12_000)
+    const started = performance.now()
+    await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    expect(performance.now() - started).toBeLessThan(1_000)
+    expect(jwks.hits).toBe(3)
+    hang.open()
+  })
+})
+
 describe('KeySet.fromDocument', () => {
   const allowed = new Set(['ES256', 'EdDSA', 'RS256'] as const)
 
@@ -478,6 +568,7 @@ describe('remote key set: direct use', () => {
       allowed: new Set(['ES256'] as const),
       maxKeys: 10,
       maxAgeMs: 1_000,
+      minAgeMs: 1_000,
       cooldownMs: 30_000,
       staleMaxAgeMs: 0,
       limits: { timeoutMs: 1_000, maxBodyBytes: 10_000 },

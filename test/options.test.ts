@@ -295,6 +295,8 @@ describe('createVerifier: other options', () => {
     ['realm with a character a header cannot carry', { ...BASE, realm: 'caf\u00e9 \u2603' }, 'realm'],
     ['realm with a newline', { ...BASE, realm: 'a\r\nSet-Cookie: x=1' }, 'realm'],
     ['a misspelt option', { ...BASE, tokentype: 'at+jwt' }, 'tokentype'],
+    ['jwksMinAgeMs above jwksMaxAgeMs', { ...BASE, jwksMaxAgeMs: 10_000, jwksMinAgeMs: 20_000 }, 'jwksMinAgeMs'],
+    ['jwksMinAgeMs negative', { ...BASE, jwksMinAgeMs: -1 }, 'jwksMinAgeMs'],
     ['an unknown option', { ...BASE, maxTokenAgee: 60 }, 'maxTokenAgee'],
     ['fetch as a string', { ...BASE, fetch: 'fetch' }, 'fetch'],
   ]

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { createVerifier, InsufficientScopeError, InvalidTokenError, type AsymmetricAlgorithm, type VerifierOptions } from '../src/index.js'
+import { checkScopes, createVerifier, InsufficientScopeError, InvalidTokenError, type AsymmetricAlgorithm, type VerifierOptions } from '../src/index.js'
 import { AUDIENCE, b64url, claims, ISSUER, jwksOf, makeKey, signToken, type TestKey } from './helpers.js'
 
 const ALGORITHMS: AsymmetricAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
@@ -293,6 +293,24 @@ describe('verify: scopes', () => {
     const token = signToken(rsa, claims({ scope: 'b' }))
     await expect(verifier.verify(token, { scopes: ['a', 'b'], scopeMatch: 'any' })).resolves.toBeDefined()
     await expect(verifier.verify(token, { scopes: ['a', 'c'], scopeMatch: 'any' })).rejects.toBeInstanceOf(InsufficientScopeError)
+  })
+
+  it('keeps the realm when a guard checks scopes on a result later', async () => {
+    const withRealm = verifierFor([rsa], { realm: 'users-api' })
+    const auth = await withRealm.verify(signToken(rsa, claims({ scope: 'a' })))
+    const error = (() => {
+      try {
+        checkScopes(auth, ['b'])
+      } catch (caught) {
+        return caught
+      }
+    })()
+    expect(error).toBeInstanceOf(InsufficientScopeError)
+    expect((error as InsufficientScopeError).wwwAuthenticate).toBe(
+      'Bearer realm="users-api", error="insufficient_scope", error_description="the token lacks a required scope", scope="b"',
+    )
+    const plain = await verifier.verify(signToken(rsa, claims({ scope: 'a' })))
+    expect(() => checkScopes(plain, ['b'])).toThrow(expect.objectContaining({ realm: undefined }))
   })
 
   it('checks the token before the scopes', async () => {
