@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import {
   authenticateRequest,
-  BearerError,
+  isBearerError,
+  type BearerError,
   checkScopes,
   toVerifier,
   type GuardOptions,
@@ -80,7 +81,7 @@ export interface BearerErrorHandlerOptions {
  */
 export function bearerErrorHandler(options: BearerErrorHandlerOptions = {}): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (!(error instanceof BearerError) || res.headersSent) {
+    if (!isBearerError(error) || res.headersSent) {
       next(error)
       return
     }

@@ -38,6 +38,10 @@ export type ErrorCode =
   // 403 insufficient_scope
   | 'scope_insufficient'
 
+// Marks bearer-guard errors across copies of the library (an app that both imports the ESM build
+// and requires the CommonJS one holds two sets of classes, and `instanceof` fails between them).
+const BRAND = Symbol.for('bearer-guard.error')
+
 /** Options shared by every bearer-guard error. */
 export interface BearerErrorOptions {
   /** The underlying error, kept for logs; never shown to the client. */
@@ -71,6 +75,7 @@ export abstract class BearerError extends Error {
 
   protected constructor(code: ErrorCode, message: string, options: BearerErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    Object.defineProperty(this, BRAND, { value: true })
     this.code = code
     this.realm = options.realm
   }
@@ -148,7 +153,10 @@ export class InsufficientScopeError extends BearerError {
   }
 }
 
-/** True when `value` is any bearer-guard request or token error. */
+/**
+ * True when `value` is any bearer-guard request or token error, even one thrown by another copy of
+ * the library (ESM and CommonJS builds loaded side by side). Prefer it to `instanceof BearerError`.
+ */
 export function isBearerError(value: unknown): value is BearerError {
-  return value instanceof BearerError
+  return value instanceof BearerError || (typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true)
 }

@@ -14,6 +14,8 @@ export interface VerificationKey {
   readonly alg: AsymmetricAlgorithm | undefined
   /** The public key, ready for `crypto.verify`. */
   readonly keyObject: KeyObject
+  /** The key's SPKI encoding (base64): tells whether a refetched key is the same key. */
+  readonly fingerprint: string
 }
 
 /** Why a JWK was not taken into a key set. */
@@ -94,6 +96,7 @@ export async function importVerificationKey(
     crv: typeof crv === 'string' ? crv : undefined,
     alg: alg as AsymmetricAlgorithm | undefined,
     keyObject,
+    fingerprint: keyObject.export({ format: 'der', type: 'spki' }).toString('base64'),
   }
 }
 

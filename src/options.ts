@@ -92,6 +92,14 @@ export interface VerifierOptions {
   maxResponseBytes?: number
   /** The `fetch` used for metadata and keys. Default: the global `fetch`. Redirects are never followed. */
   fetch?: FetchFunction
+  /**
+   * Keep up to this many verified tokens and answer a repeated token without verifying it again.
+   * Default 0 (off); 0 to 1000000. An entry is served only until the token's `exp` (and `maxTokenAge`),
+   * only while the key that verified it is still published, and failures are never cached. Cached
+   * results are frozen. Worth enabling when clients reuse each token for many requests and
+   * signature checks dominate CPU; each entry holds the token and its claims (about 1–3 KB).
+   */
+  tokenCacheSize?: number
 }
 
 /** Options after validation, with every default filled in. */
@@ -117,6 +125,7 @@ export interface ResolvedOptions {
   fetchTimeoutMs: number
   maxResponseBytes: number
   fetch: FetchFunction
+  tokenCacheSize: number
 }
 
 /** Claims RFC 9068 §2.2 makes mandatory in a JWT access token. */
@@ -125,7 +134,7 @@ export const RFC9068_REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id',
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof VerifierOptions>([
   'issuer', 'audience', 'jwksUri', 'jwks', 'secret', 'algorithms', 'clockTolerance', 'maxTokenAge', 'requiredClaims',
   'tokenType', 'maxTokenLength', 'tokenLocations', 'realm', 'jwksMaxAgeMs', 'jwksMinAgeMs', 'jwksCooldownMs', 'jwksStaleMaxAgeMs',
-  'jwksMaxKeys', 'fetchTimeoutMs', 'maxResponseBytes', 'fetch',
+  'jwksMaxKeys', 'fetchTimeoutMs', 'maxResponseBytes', 'fetch', 'tokenCacheSize',
 ])
 
 function fail(option: string, requirement: string): never {
@@ -276,5 +285,6 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     fetchTimeoutMs: boundedInteger('fetchTimeoutMs', options.fetchTimeoutMs, 5_000, 100, 60_000),
     maxResponseBytes: boundedInteger('maxResponseBytes', options.maxResponseBytes, 262_144, 1_024, 10_485_760),
     fetch: fetchFn,
+    tokenCacheSize: boundedInteger('tokenCacheSize', options.tokenCacheSize, 0, 0, 1_000_000),
   }
 }

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { isHmacAlgorithm, verifySignature, type Algorithm } from './algorithms.js'
 import { checkClaims, type ClaimsPolicy } from './claims.js'
@@ -12,6 +13,7 @@ import type { VerificationKey } from './keys.js'
 import { RFC9068_REQUIRED_CLAIMS, resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js'
 import { rememberRealm } from './realm.js'
 import { assertScopes, grantedScopes, type ScopeMatch } from './scopes.js'
+import { VerifiedTokenCache } from './token-cache.js'
 
 /** The protected header of a verified token. */
 export interface JwtHeader {
@@ -81,11 +83,18 @@ function lookupError(lookup: Exclude<Awaited<ReturnType<KeySource['select']>>, V
   return new InvalidTokenError('key_unusable', 'the key the token names does not fit its algorithm')
 }
 
+/** The configured HMAC secret, shaped like a verification key. */
+interface SecretKey {
+  readonly keyObject: KeyObject
+}
+
 class BearerVerifier implements Verifier {
   private readonly headerPolicy: HeaderPolicy
   private readonly claimsPolicy: ClaimsPolicy
   // Key sources by issuer, or one shared source under '' when keys do not depend on the issuer.
   private readonly keySources: LRUCache<string, KeySource>
+  private readonly secretKey: SecretKey | undefined
+  private readonly tokenCache: VerifiedTokenCache | undefined
 
   constructor(private readonly options: ResolvedOptions) {
     this.headerPolicy = { algorithms: options.algorithms, strictAccessTokenType: options.strictAccessTokenType }
@@ -100,6 +109,8 @@ class BearerVerifier implements Verifier {
       requiredClaims: [...required],
     }
     this.keySources = new LRUCache({ max: options.issuers.length + 1 })
+    this.secretKey = options.secretKey === undefined ? undefined : { keyObject: options.secretKey }
+    this.tokenCache = options.tokenCacheSize > 0 ? new VerifiedTokenCache(options.tokenCacheSize) : undefined
   }
 
   async authenticate(request: RequestLike, options?: VerifyOptions): Promise<VerifiedToken> {
@@ -113,28 +124,50 @@ class BearerVerifier implements Verifier {
 
   async verify(token: string, options?: VerifyOptions): Promise<VerifiedToken> {
     try {
-      const jws = parseCompactJws(token, this.options.maxTokenLength)
-      const { alg, kid } = checkHeader(jws.header, this.headerPolicy)
-      const payload = parseClaims(jws.payloadBytes)
-      const key = isHmacAlgorithm(alg) ? this.options.secretKey : await this.keyFor(payload, kid, alg)
-      if (key === undefined || !verifySignature(alg, jws.signingInput, key, jws.signature)) {
-        throw new InvalidTokenError('signature_invalid', 'the token signature is invalid')
-      }
-      checkClaims(payload, this.claimsPolicy, Date.now() / 1000)
-      const scopes = grantedScopes(payload)
-      if (options?.scopes !== undefined) assertScopes(scopes, options.scopes, options.scopeMatch)
-      const result: VerifiedToken = { token, header: jws.header as JwtHeader, payload: payload as JwtPayload, scopes }
-      if (this.options.realm !== undefined) rememberRealm(result, this.options.realm)
+      const result = this.tokenCache?.get(token, Date.now()) ?? (await this.verifyToken(token))
+      if (options?.scopes !== undefined) assertScopes(result.scopes, options.scopes, options.scopeMatch)
       return result
     } catch (error) {
       throw this.withRealm(error)
     }
   }
 
-  private async keyFor(payload: JsonObject, kid: string | undefined, alg: Algorithm) {
+  /** The whole check of one token: format, header, key, signature, claims. */
+  private async verifyToken(token: string): Promise<VerifiedToken> {
+    const jws = parseCompactJws(token, this.options.maxTokenLength)
+    const { alg, kid } = checkHeader(jws.header, this.headerPolicy)
+    const payload = parseClaims(jws.payloadBytes)
+    const key = isHmacAlgorithm(alg) ? this.secretKey : await this.keyFor(payload, kid, alg)
+    if (key === undefined || !verifySignature(alg, jws.signingInput, key.keyObject, jws.signature)) {
+      throw new InvalidTokenError('signature_invalid', 'the token signature is invalid')
+    }
+    checkClaims(payload, this.claimsPolicy, Date.now() / 1000)
+    const result: VerifiedToken = { token, header: jws.header as JwtHeader, payload: payload as JwtPayload, scopes: grantedScopes(payload) }
+    if (this.options.realm !== undefined) rememberRealm(result, this.options.realm)
+    if (this.tokenCache !== undefined) this.remember(this.tokenCache, result, key, kid, alg)
+    return result
+  }
+
+  /** Caches a verified token until its `exp` (or its age limit), while its key stays published. */
+  private remember(cache: VerifiedTokenCache, result: VerifiedToken, key: VerificationKey | SecretKey, kid: string | undefined, alg: Algorithm): void {
+    const { exp, iat } = result.payload
+    let expiresAt = exp * 1000
+    if (this.options.maxTokenAge !== undefined) expiresAt = Math.min(expiresAt, ((iat as number) + this.options.maxTokenAge) * 1000)
+    Object.freeze(result.header)
+    Object.freeze(result.payload)
+    Object.freeze(result)
+    let keyStillCurrent = () => true
+    if ('fingerprint' in key) {
+      const source = this.keySourceFor(result.payload.iss)
+      keyStillCurrent = () => source.peek(kid, alg)?.fingerprint === key.fingerprint
+    }
+    cache.set(result.token, { result, expiresAt, keyStillCurrent })
+  }
+
+  private async keyFor(payload: JsonObject, kid: string | undefined, alg: Algorithm): Promise<VerificationKey> {
     const source = this.keySourceFor(payload.iss)
     const key = source.peek(kid, alg) ?? (await source.select(kid, alg))
-    if (typeof key === 'object' && 'keyObject' in key) return key.keyObject
+    if (typeof key === 'object' && 'keyObject' in key) return key
     throw lookupError(key)
   }
 

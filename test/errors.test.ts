@@ -108,6 +108,13 @@ describe('every error class', () => {
     expect(errors[2]).not.toBeInstanceOf(InvalidRequestError)
   })
 
+  it('isBearerError recognizes an error from another copy of the library by its brand', () => {
+    class ForeignCopyError extends Error {}
+    const foreign = new ForeignCopyError('the token has expired')
+    Object.defineProperty(foreign, Symbol.for('bearer-guard.error'), { value: true })
+    expect(isBearerError(foreign)).toBe(true)
+  })
+
   it('isBearerError refuses look-alikes', () => {
     for (const value of [
       new Error('x'),

@@ -431,6 +431,21 @@ describe('remote key set: conditional requests and Cache-Control', () => {
     await expectKeySetUnavailable(remoteVerifier().verify(signToken(a)))
   })
 
+  /**
+   * Asserts that the set counts as fresh for exactly `freshMs`: the background refresh (started at
+   * 80 % of freshness) has not started 1 ms before that point and has started at it.
+   */
+  async function expectFreshFor(verify: () => Promise<unknown>, at: (ms: number) => void, hits: () => number, freshMs: number) {
+    await verify()
+    at(freshMs * 0.8 - 1)
+    await verify()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(hits()).toBe(1)
+    at(freshMs * 0.8)
+    await verify()
+    await vi.waitFor(() => expect(hits()).toBe(2))
+  }
+
   it.each([
     ['max-age=120', 120_000],
     ['public, max-age=5', 60_000],
@@ -441,26 +456,14 @@ describe('remote key set: conditional requests and Cache-Control', () => {
     const at = freezeClock()
     const jwks = route(server, JWKS_URL, () => HttpResponse.json(jwksOf(a), { headers: { 'cache-control': cacheControl } }))
     const verifier = remoteVerifier()
-    await verifier.verify(signToken(a))
-    at(freshMs - 1)
-    await verifier.verify(signToken(a))
-    expect(jwks.hits).toBe(1)
-    at(freshMs)
-    await verifier.verify(signToken(a))
-    expect(jwks.hits).toBe(2)
+    await expectFreshFor(() => verifier.verify(signToken(a)), at, () => jwks.hits, freshMs)
   })
 
   it('honours jwksMinAgeMs as the floor', async () => {
     const at = freezeClock()
     const jwks = route(server, JWKS_URL, () => HttpResponse.json(jwksOf(a), { headers: { 'cache-control': 'max-age=1' } }))
     const verifier = remoteVerifier({ jwksMinAgeMs: 5_000 })
-    await verifier.verify(signToken(a))
-    at(4_999)
-    await verifier.verify(signToken(a))
-    expect(jwks.hits).toBe(1)
-    at(5_000)
-    await verifier.verify(signToken(a))
-    expect(jwks.hits).toBe(2)
+    await expectFreshFor(() => verifier.verify(signToken(a)), at, () => jwks.hits, 5_000)
   })
 
   it('once a refresh has failed, serves stale keys at once instead of waiting on the provider', async () => {

@@ -297,6 +297,9 @@ describe('createVerifier: other options', () => {
     ['a misspelt option', { ...BASE, tokentype: 'at+jwt' }, 'tokentype'],
     ['jwksMinAgeMs above jwksMaxAgeMs', { ...BASE, jwksMaxAgeMs: 10_000, jwksMinAgeMs: 20_000 }, 'jwksMinAgeMs'],
     ['jwksMinAgeMs negative', { ...BASE, jwksMinAgeMs: -1 }, 'jwksMinAgeMs'],
+    ['tokenCacheSize negative', { ...BASE, tokenCacheSize: -1 }, 'tokenCacheSize'],
+    ['tokenCacheSize fractional', { ...BASE, tokenCacheSize: 1.5 }, 'tokenCacheSize'],
+    ['tokenCacheSize too large', { ...BASE, tokenCacheSize: 2_000_000 }, 'tokenCacheSize'],
     ['an unknown option', { ...BASE, maxTokenAgee: 60 }, 'maxTokenAgee'],
     ['fetch as a string', { ...BASE, fetch: 'fetch' }, 'fetch'],
   ]
