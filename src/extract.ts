@@ -77,7 +77,12 @@ function fromBody(request: RequestLike): string[] {
   const body = request.body
   if (typeof body !== 'object' || body === null || !Object.hasOwn(body, 'access_token')) return []
   const value: unknown = (body as Record<string, unknown>).access_token
-  return Array.isArray(value) ? value.map(String) : [String(value)]
+  // A body parser turns a repeated parameter into an array, and `access_token[x]=…` into an object.
+  const values: unknown[] = Array.isArray(value) ? value : [value]
+  if (!values.every((item): item is string => typeof item === 'string')) {
+    throw new InvalidRequestError('credentials_malformed', 'the access_token parameter is not a string')
+  }
+  return values
 }
 
 /**

@@ -237,6 +237,13 @@ describe('extractToken: the body location', () => {
     expectInvalid(form({ access_token: TOKEN }, { 'Content-Type': FORM, Authorization: `Bearer ${TOKEN}` }), 'credentials_duplicated')
   })
 
+  it('refuses an access_token field that is not a string, whether or not the body location is enabled', () => {
+    for (const value of [{ toString: 'x' }, Object.create(null), 42, [TOKEN, { a: 1 }], null]) {
+      expectInvalid(form({ access_token: value }), 'credentials_malformed')
+      expect(() => extractToken(form({ access_token: value }), BODY)).toThrow(InvalidRequestError)
+    }
+  })
+
   it('never reads the body of a GET or HEAD request', () => {
     for (const method of ['GET', 'get', 'HEAD', 'head']) {
       expect(() => extractToken(form({ access_token: TOKEN }, { 'content-type': FORM }, method), BODY)).toThrow(MissingTokenError)
