@@ -21,13 +21,22 @@ const CLOSE_BRACE = 0x7d
 const OPEN_BRACKET = 0x5b
 const CLOSE_BRACKET = 0x5d
 
+/** What one pass over a JSON text found. */
+interface TextCount {
+  /** Object members declared: each `:` outside a string is one. */
+  members: number
+  /** True when an object appears below the top level. */
+  nestedObjects: boolean
+}
+
 /**
- * One pass over a JSON text that counts object members (each `:` outside a string is one) and
- * enforces a nesting limit. Validity is left to `JSON.parse`; on invalid text the count is moot.
+ * One pass over a JSON text that counts object members and enforces a nesting limit. Validity is
+ * left to `JSON.parse`; on invalid text the count is moot.
  */
-function countMembersInText(text: string, maxDepth: number): number {
+function countMembersInText(text: string, maxDepth: number): TextCount {
   let depth = 0
   let members = 0
+  let nestedObjects = false
   const length = text.length
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i)
@@ -36,12 +45,13 @@ function countMembersInText(text: string, maxDepth: number): number {
     } else if (c === COLON) {
       members++
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (c === OPEN_BRACE && depth > 0) nestedObjects = true
       if (++depth > maxDepth) throw new JsonRejectedError('too_deep')
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       depth--
     }
   }
-  return members
+  return { members, nestedObjects }
 }
 
 /** Index of the quote that closes the string opened at `open`, or the text's length. */
@@ -54,6 +64,16 @@ function endOfString(text: string, open: number): number {
     close = text.indexOf('"', close + 1)
   }
   return text.length
+}
+
+/** Members of a flat object (no object inside it); refuses a `__proto__` member. */
+function countTopLevelMembers(value: object): number {
+  if (Object.hasOwn(value, '__proto__')) throw new JsonRejectedError('proto_member')
+  let members = 0
+  // for…in over a fresh JSON.parse result sees exactly its own members (nothing inherited is
+  // enumerable unless Object.prototype was polluted, and then the count fails closed).
+  for (const _ in value) members++
+  return members
 }
 
 /** Counts the members of every object in a parsed value; refuses a `__proto__` member anywhere. */
@@ -90,6 +110,7 @@ export function parseJsonObject(bytes: Uint8Array, maxDepth: number): JsonObject
     throw new JsonRejectedError('not_json')
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new JsonRejectedError('not_object')
-  if (countMembersInValue(value) !== declared) throw new JsonRejectedError('duplicate_member')
+  const kept = declared.nestedObjects ? countMembersInValue(value) : countTopLevelMembers(value)
+  if (kept !== declared.members) throw new JsonRejectedError('duplicate_member')
   return Object.setPrototypeOf(value, null) as JsonObject
 }

@@ -1,8 +1,7 @@
 import type { KeyObject } from 'node:crypto'
-import { LRUCache } from 'lru-cache'
 import { isHmacAlgorithm, verifySignature, type Algorithm } from './algorithms.js'
 import { checkClaims, type ClaimsPolicy } from './claims.js'
-import { parseClaims, parseCompactJws } from './compact.js'
+import { parseClaims, parseCompactJws, type CompactJws } from './compact.js'
 import { discoveryLocator } from './discovery.js'
 import { BearerError, InvalidTokenError } from './errors.js'
 import { extractToken, type RequestLike } from './extract.js'
@@ -91,8 +90,9 @@ interface SecretKey {
 class BearerVerifier implements Verifier {
   private readonly headerPolicy: HeaderPolicy
   private readonly claimsPolicy: ClaimsPolicy
-  // Key sources by issuer, or one shared source under '' when keys do not depend on the issuer.
-  private readonly keySources: LRUCache<string, KeySource>
+  // Key sources by issuer, or one shared source under '' when keys do not depend on the issuer;
+  // at most one per configured issuer.
+  private readonly keySources = new Map<string, KeySource>()
   private readonly secretKey: SecretKey | undefined
   private readonly tokenCache: VerifiedTokenCache | undefined
 
@@ -108,36 +108,63 @@ class BearerVerifier implements Verifier {
       maxTokenAge: options.maxTokenAge,
       requiredClaims: [...required],
     }
-    this.keySources = new LRUCache({ max: options.issuers.length + 1 })
     this.secretKey = options.secretKey === undefined ? undefined : { keyObject: options.secretKey }
     this.tokenCache = options.tokenCacheSize > 0 ? new VerifiedTokenCache(options.tokenCacheSize) : undefined
   }
 
-  async authenticate(request: RequestLike, options?: VerifyOptions): Promise<VerifiedToken> {
+  authenticate(request: RequestLike, options?: VerifyOptions): Promise<VerifiedToken> {
+    let token: string
     try {
-      const token = extractToken(request, this.options.tokenLocations)
-      return await this.verify(token, options)
+      token = extractToken(request, this.options.tokenLocations)
     } catch (error) {
-      throw this.withRealm(error)
+      return Promise.reject(this.withRealm(error))
+    }
+    return this.verify(token, options)
+  }
+
+  // The hot path stays synchronous while the key is at hand (no await, no extra microtask hops);
+  // it only goes asynchronous when keys must be fetched. Failures always reject, never throw.
+  verify(token: string, options?: VerifyOptions): Promise<VerifiedToken> {
+    try {
+      const result = this.tokenCache?.get(token, Date.now()) ?? this.verifyToken(token)
+      if (result instanceof Promise) {
+        return result.then((verified) => this.checkScopes(verified, options)).catch((error: unknown) => Promise.reject(this.withRealm(error)))
+      }
+      return Promise.resolve(this.checkScopes(result, options))
+    } catch (error) {
+      return Promise.reject(this.withRealm(error))
     }
   }
 
-  async verify(token: string, options?: VerifyOptions): Promise<VerifiedToken> {
-    try {
-      const result = this.tokenCache?.get(token, Date.now()) ?? (await this.verifyToken(token))
-      if (options?.scopes !== undefined) assertScopes(result.scopes, options.scopes, options.scopeMatch)
-      return result
-    } catch (error) {
-      throw this.withRealm(error)
-    }
+  private checkScopes(result: VerifiedToken, options: VerifyOptions | undefined): VerifiedToken {
+    if (options?.scopes !== undefined) assertScopes(result.scopes, options.scopes, options.scopeMatch)
+    return result
   }
 
   /** The whole check of one token: format, header, key, signature, claims. */
-  private async verifyToken(token: string): Promise<VerifiedToken> {
+  private verifyToken(token: string): VerifiedToken | Promise<VerifiedToken> {
     const jws = parseCompactJws(token, this.options.maxTokenLength)
     const { alg, kid } = checkHeader(jws.header, this.headerPolicy)
     const payload = parseClaims(jws.payloadBytes)
-    const key = isHmacAlgorithm(alg) ? this.secretKey : await this.keyFor(payload, kid, alg)
+    if (isHmacAlgorithm(alg)) return this.checkSignedToken(token, jws, payload, alg, kid, this.secretKey)
+    const source = this.keySourceFor(payload.iss)
+    const key = source.peek(kid, alg)
+    if (key !== undefined) return this.checkSignedToken(token, jws, payload, alg, kid, key)
+    return source.select(kid, alg).then((lookup) => {
+      if (typeof lookup === 'object' && 'keyObject' in lookup) return this.checkSignedToken(token, jws, payload, alg, kid, lookup)
+      throw lookupError(lookup)
+    })
+  }
+
+  /** Signature, then claims; builds the result. */
+  private checkSignedToken(
+    token: string,
+    jws: CompactJws,
+    payload: JsonObject,
+    alg: Algorithm,
+    kid: string | undefined,
+    key: VerificationKey | SecretKey | undefined,
+  ): VerifiedToken {
     if (key === undefined || !verifySignature(alg, jws.signingInput, key.keyObject, jws.signature)) {
       throw new InvalidTokenError('signature_invalid', 'the token signature is invalid')
     }
@@ -149,7 +176,13 @@ class BearerVerifier implements Verifier {
   }
 
   /** Caches a verified token until its `exp` (or its age limit), while its key stays published. */
-  private remember(cache: VerifiedTokenCache, result: VerifiedToken, key: VerificationKey | SecretKey, kid: string | undefined, alg: Algorithm): void {
+  private remember(
+    cache: VerifiedTokenCache,
+    result: VerifiedToken,
+    key: VerificationKey | SecretKey | undefined,
+    kid: string | undefined,
+    alg: Algorithm,
+  ): void {
     const { exp, iat } = result.payload
     let expiresAt = exp * 1000
     if (this.options.maxTokenAge !== undefined) expiresAt = Math.min(expiresAt, ((iat as number) + this.options.maxTokenAge) * 1000)
@@ -157,18 +190,11 @@ class BearerVerifier implements Verifier {
     Object.freeze(result.payload)
     Object.freeze(result)
     let keyStillCurrent = () => true
-    if ('fingerprint' in key) {
+    if (key !== undefined && 'fingerprint' in key) {
       const source = this.keySourceFor(result.payload.iss)
       keyStillCurrent = () => source.peek(kid, alg)?.fingerprint === key.fingerprint
     }
     cache.set(result.token, { result, expiresAt, keyStillCurrent })
-  }
-
-  private async keyFor(payload: JsonObject, kid: string | undefined, alg: Algorithm): Promise<VerificationKey> {
-    const source = this.keySourceFor(payload.iss)
-    const key = source.peek(kid, alg) ?? (await source.select(kid, alg))
-    if (typeof key === 'object' && 'keyObject' in key) return key
-    throw lookupError(key)
   }
 
   /**
