@@ -13,7 +13,7 @@ export interface CompactJws {
   signature: Buffer
 }
 
-/** Deepest JSON nesting accepted in a header or payload. */
+/** Default of the deepest JSON nesting accepted in a header or payload (`maxJsonDepth`). */
 export const MAX_JSON_DEPTH = 32
 
 function malformed(message: string, cause?: unknown): InvalidTokenError {
@@ -43,9 +43,9 @@ function decodeSegment(token: string, start: number, end: number): Buffer {
   return bytes
 }
 
-function parseHeader(bytes: Buffer): JsonObject {
+function parseHeader(bytes: Buffer, maxDepth: number): JsonObject {
   try {
-    return parseJsonObject(bytes, MAX_JSON_DEPTH)
+    return parseJsonObject(bytes, maxDepth)
   } catch (error) {
     if (error instanceof JsonRejectedError) throw malformed('the token header is not a valid json object', error)
     throw error
@@ -59,14 +59,14 @@ function parseHeader(bytes: Buffer): JsonObject {
  *
  * @throws InvalidTokenError `token_too_large`, `token_malformed` or `token_unsupported_format`.
  */
-export function parseCompactJws(token: unknown, maxLength: number): CompactJws {
+export function parseCompactJws(token: unknown, maxLength: number, maxDepth = MAX_JSON_DEPTH): CompactJws {
   if (typeof token !== 'string') throw malformed('the token is not a string')
   if (token.length > maxLength) throw new InvalidTokenError('token_too_large', 'the token is longer than allowed')
   const firstDot = token.indexOf('.')
   const secondDot = firstDot === -1 ? -1 : token.indexOf('.', firstDot + 1)
   if (firstDot < 1 || secondDot === -1 || token.indexOf('.', secondDot + 1) !== -1) throw describeNonCompact(token)
   if (secondDot === firstDot + 1 || secondDot === token.length - 1) throw malformed('the token has an empty segment')
-  const header = parseHeader(decodeSegment(token, 0, firstDot))
+  const header = parseHeader(decodeSegment(token, 0, firstDot), maxDepth)
   return {
     header,
     payloadBytes: decodeSegment(token, firstDot + 1, secondDot),
@@ -76,9 +76,9 @@ export function parseCompactJws(token: unknown, maxLength: number): CompactJws {
 }
 
 /** Parses a JWT claims set strictly (see {@link parseJsonObject}). */
-export function parseClaims(payloadBytes: Buffer): JsonObject {
+export function parseClaims(payloadBytes: Buffer, maxDepth = MAX_JSON_DEPTH): JsonObject {
   try {
-    return parseJsonObject(payloadBytes, MAX_JSON_DEPTH)
+    return parseJsonObject(payloadBytes, maxDepth)
   } catch (error) {
     if (error instanceof JsonRejectedError) throw malformed('the token payload is not a valid json object', error)
     throw error

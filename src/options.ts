@@ -65,6 +65,8 @@ export interface VerifierOptions {
   tokenType?: 'at+jwt'
   /** Longest token accepted, in characters; checked before anything is decoded. Default 8192; 512 to 65536. */
   maxTokenLength?: number
+  /** Deepest nesting of objects and arrays accepted in the header and the claims. Default 32; 2 to 64. */
+  maxJsonDepth?: number
   /** Where `authenticate` looks for the token. Default `['header']`. RFC 6750 advises against `'query'`. */
   tokenLocations?: readonly TokenLocation[]
   /** `realm` attribute of every `WWW-Authenticate` challenge. Default: none. */
@@ -115,6 +117,7 @@ export interface ResolvedOptions {
   requiredClaims: readonly string[]
   strictAccessTokenType: boolean
   maxTokenLength: number
+  maxJsonDepth: number
   tokenLocations: ReadonlySet<TokenLocation>
   realm: string | undefined
   jwksMaxAgeMs: number
@@ -133,7 +136,7 @@ export const RFC9068_REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id',
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof VerifierOptions>([
   'issuer', 'audience', 'jwksUri', 'jwks', 'secret', 'algorithms', 'clockTolerance', 'maxTokenAge', 'requiredClaims',
-  'tokenType', 'maxTokenLength', 'tokenLocations', 'realm', 'jwksMaxAgeMs', 'jwksMinAgeMs', 'jwksCooldownMs', 'jwksStaleMaxAgeMs',
+  'tokenType', 'maxTokenLength', 'maxJsonDepth', 'tokenLocations', 'realm', 'jwksMaxAgeMs', 'jwksMinAgeMs', 'jwksCooldownMs', 'jwksStaleMaxAgeMs',
   'jwksMaxKeys', 'fetchTimeoutMs', 'maxResponseBytes', 'fetch', 'tokenCacheSize',
 ])
 
@@ -275,6 +278,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     requiredClaims,
     strictAccessTokenType: tokenType === 'at+jwt',
     maxTokenLength: boundedInteger('maxTokenLength', options.maxTokenLength, 8192, 512, 65_536),
+    maxJsonDepth: boundedInteger('maxJsonDepth', options.maxJsonDepth, 32, 2, 64),
     tokenLocations: resolveTokenLocations(options.tokenLocations),
     realm: options.realm,
     jwksMaxAgeMs,

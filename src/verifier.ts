@@ -143,9 +143,9 @@ class BearerVerifier implements Verifier {
 
   /** The whole check of one token: format, header, key, signature, claims. */
   private verifyToken(token: string): VerifiedToken | Promise<VerifiedToken> {
-    const jws = parseCompactJws(token, this.options.maxTokenLength)
+    const jws = parseCompactJws(token, this.options.maxTokenLength, this.options.maxJsonDepth)
     const { alg, kid } = checkHeader(jws.header, this.headerPolicy)
-    const payload = parseClaims(jws.payloadBytes)
+    const payload = parseClaims(jws.payloadBytes, this.options.maxJsonDepth)
     if (isHmacAlgorithm(alg)) return this.checkSignedToken(token, jws, payload, alg, kid, this.secretKey)
     const source = this.keySourceFor(payload.iss)
     const key = source.peek(kid, alg)

@@ -298,6 +298,8 @@ describe('createVerifier: other options', () => {
     ['jwksMinAgeMs above jwksMaxAgeMs', { ...BASE, jwksMaxAgeMs: 10_000, jwksMinAgeMs: 20_000 }, 'jwksMinAgeMs'],
     ['jwksMinAgeMs negative', { ...BASE, jwksMinAgeMs: -1 }, 'jwksMinAgeMs'],
     ['tokenCacheSize negative', { ...BASE, tokenCacheSize: -1 }, 'tokenCacheSize'],
+    ['maxJsonDepth too small', { ...BASE, maxJsonDepth: 1 }, 'maxJsonDepth'],
+    ['maxJsonDepth too large', { ...BASE, maxJsonDepth: 65 }, 'maxJsonDepth'],
     ['tokenCacheSize fractional', { ...BASE, tokenCacheSize: 1.5 }, 'tokenCacheSize'],
     ['tokenCacheSize too large', { ...BASE, tokenCacheSize: 2_000_000 }, 'tokenCacheSize'],
     ['an unknown option', { ...BASE, maxTokenAgee: 60 }, 'maxTokenAgee'],
@@ -305,6 +307,12 @@ describe('createVerifier: other options', () => {
   ]
   it.each(cases)('refuses %s', (_name, options, option) => {
     expectRefused(options, option)
+  })
+
+  it('applies maxJsonDepth to the claims', async () => {
+    const nested = claims({ ctx: { a: { b: { c: 1 } } } })
+    await expect(createVerifier({ ...BASE, maxJsonDepth: 4 }).verify(signToken(rsa, nested))).resolves.toBeDefined()
+    await expect(createVerifier({ ...BASE, maxJsonDepth: 3 }).verify(signToken(rsa, nested))).rejects.toMatchObject({ code: 'token_malformed' })
   })
 
   it('accepts an empty requiredClaims list, meaning none beyond exp', async () => {
