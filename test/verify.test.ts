@@ -1,7 +1,8 @@
 import { createHmac, createSecretKey } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { checkScopes, createVerifier, InsufficientScopeError, InvalidTokenError, type AsymmetricAlgorithm, type VerifierOptions } from '../src/index.js'
+import { checkScopes, createVerifier, InsufficientScopeError, type AsymmetricAlgorithm, type InvalidTokenCode, type VerifierOptions } from '../src/index.js'
 import { AUDIENCE, b64url, claims, ISSUER, jwksOf, makeKey, signToken, type TestKey } from './helpers.js'
+import { expectCode } from './support/assertions.js'
 
 const ALGORITHMS: AsymmetricAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
 const rsa = makeKey('RS256')
@@ -9,21 +10,6 @@ const ec = makeKey('ES256')
 
 function verifierFor(keys: TestKey[], options: Partial<VerifierOptions> = {}) {
   return createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: jwksOf(...keys), ...options })
-}
-
-async function rejection(promise: Promise<unknown>): Promise<InvalidTokenError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection, but the token was accepted')
-    },
-    (caught: unknown) => caught,
-  )
-  expect(error).toBeInstanceOf(InvalidTokenError)
-  return error as InvalidTokenError
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  expect((await rejection(promise)).code).toBe(code)
 }
 
 describe('verify: valid tokens', () => {
@@ -203,7 +189,7 @@ describe('verify: algorithms and keys', () => {
 describe('verify: claims', () => {
   const verifier = verifierFor([rsa])
   const now = () => Math.floor(Date.now() / 1000)
-  const cases: [string, Record<string, unknown>, string][] = [
+  const cases: [string, Record<string, unknown>, InvalidTokenCode][] = [
     ['expired', { exp: now() - 60 }, 'token_expired'],
     ['missing exp', { exp: undefined }, 'claim_missing'],
     ['string exp', { exp: String(now() + 60) }, 'claim_invalid'],
