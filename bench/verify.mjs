@@ -1,0 +1,498 @@
+// Throughput of JWT access-token verification: bearer-guard against the node:crypto limit and
+// against jose and fast-jwt, in one process and one run, on the same distinct tokens.
+//
+//   npm run bench                 builds dist/, then runs the full benchmark (about a minute)
+//   node bench/verify.mjs --quick a few hundred tokens, one short round: checks that the bench
+//                                 works and that every library verifies correctly; not for numbers
+//
+// Other flags: --tokens=N  --rounds=N  --round-ms=N  --warmup-ms=N
+//              --algs=RS256,ES256  --libs=bearer-guard,fast-jwt  (subsets, e.g. for profiling)
+//              --verbose  (also ops per CPU-second, and the ops/s and CPU share of every round)
+//
+// Columns:
+//   LIMIT        crypto.verify of one precomputed signature with a cached KeyObject
+//   LIMIT+parse  by hand: split the token, base64url-decode header and payload, JSON.parse both,
+//                decode the signature, crypto.verify: the least work any verifier must do
+//   bearer-guard createVerifier({ issuer, audience, jwks: { keys: [jwk] } }).verify(token), awaited
+//   jose         jwtVerify(token, importJWK(jwk)) (WebCrypto CryptoKey), awaited
+//   fast-jwt     createVerifier({ key: pem, algorithms, allowedIss, allowedAud, cache: false })
+//
+// Each cell is the median ops/s over the rounds, and in parentheses the spread over the rounds,
+// (max - min) / median. Libraries are interleaved within each round, in an order that rotates from
+// round to round, so that a slow moment of the machine does not land on one library only.
+// The CPU share of the timed loops (process CPU time / wall time) is printed too: well under 100%
+// means other processes took the CPU, and the run prints a warning and ops per CPU-second.
+// Exits non-zero if any library rejects a valid token (during the checks or while timed), or if
+// bearer-guard (or any other verifier) accepts a forged, expired or foreign token.
+
+import { Buffer } from 'node:buffer'
+import { constants, createPublicKey, generateKeyPair, randomBytes, randomUUID, sign, verify } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import { performance } from 'node:perf_hooks'
+import { URL } from 'node:url'
+import { promisify } from 'node:util'
+
+import { createVerifier as createFastJwtVerifier } from 'fast-jwt'
+import { importJWK, jwtVerify } from 'jose'
+import { createVerifier } from '../dist/index.js'
+
+const startedAt = performance.now()
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+function parseArgs(argv) {
+  const args = { quick: false }
+  for (const arg of argv) {
+    if (arg === '--quick') args.quick = true
+    else if (arg === '--verbose') args.verbose = true
+    else if (arg === '--help' || arg === '-h') args.help = true
+    else {
+      const match = /^--([a-z-]+)=(.*)$/.exec(arg)
+      if (match === null) throw new Error(`unknown argument ${arg}`)
+      args[match[1]] = match[2]
+    }
+  }
+  return args
+}
+
+function positiveInt(value, fallback, name) {
+  if (value === undefined) return fallback
+  const number = Number(value)
+  if (!Number.isInteger(number) || number <= 0) throw new Error(`--${name} must be a positive whole number`)
+  return number
+}
+
+const ALL_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA']
+const ALL_LIBS = ['LIMIT', 'LIMIT+parse', 'bearer-guard', 'jose', 'fast-jwt']
+
+const args = parseArgs(process.argv.slice(2))
+if (args.help) {
+  console.log('usage: node bench/verify.mjs [--quick] [--verbose] [--tokens=N] [--rounds=N] [--round-ms=N] [--warmup-ms=N] [--algs=RS256,...] [--libs=bearer-guard,...]')
+  process.exit(0)
+}
+const QUICK = args.quick
+const VERBOSE = args.verbose !== undefined
+const TOKENS = Math.max(2, positiveInt(args.tokens, QUICK ? 300 : 10_000, 'tokens'))
+const ROUNDS = positiveInt(args.rounds, QUICK ? 1 : 5, 'rounds')
+const ROUND_MS = positiveInt(args['round-ms'], QUICK ? 60 : 500, 'round-ms')
+const WARMUP_MS = positiveInt(args['warmup-ms'], QUICK ? 20 : 200, 'warmup-ms')
+const ALGS = args.algs === undefined ? ALL_ALGS : args.algs.split(',')
+const LIBS = args.libs === undefined ? ALL_LIBS : args.libs.split(',')
+for (const alg of ALGS) if (!ALL_ALGS.includes(alg)) throw new Error(`unknown algorithm ${alg}; one of ${ALL_ALGS}`)
+for (const lib of LIBS) if (!ALL_LIBS.includes(lib)) throw new Error(`unknown library ${lib}; one of ${ALL_LIBS}`)
+
+const ISSUER = 'https://auth.example.com/'
+const AUDIENCE = 'https://api.example.com'
+
+// ---------------------------------------------------------------------------------------------
+// Machine
+
+function versionOf(pkg) {
+  try {
+    return JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), 'utf8')).version
+  } catch {
+    return '?'
+  }
+}
+const ownVersion = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
+const cpus = os.cpus()
+
+console.log('bearer-guard verify benchmark' + (QUICK ? ' (--quick: correctness smoke test, numbers are meaningless)' : ''))
+console.log(`node ${process.version} (V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl}), ${os.platform()} ${os.arch()}`)
+console.log(`cpu: ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} cores (available parallelism ${os.availableParallelism()}), load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`)
+console.log(`libraries: bearer-guard ${ownVersion} (dist), jose ${versionOf('jose')}, fast-jwt ${versionOf('fast-jwt')}`)
+console.log(`setup: ${TOKENS} distinct tokens per algorithm, ${ROUNDS} round(s) of ${ROUND_MS} ms per cell after ${WARMUP_MS} ms warm-up, one verification at a time`)
+console.log()
+
+// ---------------------------------------------------------------------------------------------
+// Keys and tokens
+
+const signAsync = promisify(sign)
+const generateKeyPairAsync = promisify(generateKeyPair)
+
+/** How node:crypto signs and verifies each JWS algorithm (RFC 7518). */
+const SCHEMES = {
+  RS256: { hash: 'sha256', options: {} },
+  PS256: { hash: 'sha256', options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } },
+  ES256: { hash: 'sha256', options: { dsaEncoding: 'ieee-p1363' } },
+  EdDSA: { hash: null, options: {} },
+}
+
+function keyPairFor(alg) {
+  if (alg === 'RS256' || alg === 'PS256') return generateKeyPairAsync('rsa', { modulusLength: 2048 })
+  if (alg === 'ES256') return generateKeyPairAsync('ec', { namedCurve: 'P-256' })
+  return generateKeyPairAsync('ed25519')
+}
+
+const b64url = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
+
+const SCOPES = ['openid', 'profile', 'email', 'orders:read', 'orders:write', 'invoices:read', 'customers:read']
+
+/** RFC 9068 claims plus what a real authorization server adds; about 400 bytes of JSON. */
+function claimsFor(index, now, overrides = {}) {
+  return {
+    iss: ISSUER,
+    sub: `${randomUUID()}`,
+    aud: AUDIENCE,
+    client_id: `web-portal-${(index % 17).toString(36)}`,
+    iat: now,
+    nbf: now,
+    exp: now + 3600,
+    jti: randomBytes(16).toString('base64url'),
+    auth_time: now - (index % 600),
+    acr: 'urn:mace:incommon:iap:silver',
+    amr: index % 2 === 0 ? ['pwd', 'otp'] : ['pwd'],
+    scope: SCOPES.slice(0, 3 + (index % (SCOPES.length - 2))).join(' '),
+    sid: randomBytes(12).toString('base64url'),
+    tenant: `tenant-${index % 97}`,
+    roles: index % 3 === 0 ? ['customer', 'billing-admin'] : ['customer'],
+    ...overrides,
+  }
+}
+
+async function signJws(alg, privateKey, header, payload) {
+  const signingInput = `${b64url(header)}.${b64url(payload)}`
+  const { hash, options } = SCHEMES[alg]
+  const signature = await signAsync(hash, Buffer.from(signingInput, 'latin1'), { key: privateKey, ...options })
+  return `${signingInput}.${signature.toString('base64url')}`
+}
+
+async function makeSuite(alg) {
+  const { privateKey, publicKey } = await keyPairFor(alg)
+  const kid = `${alg.toLowerCase()}-${randomBytes(6).toString('hex')}`
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' }
+  const pem = publicKey.export({ type: 'spki', format: 'pem' })
+  const header = { alg, typ: 'at+jwt', kid }
+  const now = Math.floor(Date.now() / 1000)
+  const tokens = new Array(TOKENS)
+  const jtis = new Array(TOKENS)
+  // Signed on the libuv thread pool, so that both cores sign; a few hundred at a time.
+  const BATCH = 256
+  for (let start = 0; start < TOKENS; start += BATCH) {
+    const jobs = []
+    for (let i = start; i < Math.min(start + BATCH, TOKENS); i++) {
+      const claims = claimsFor(i, now)
+      jtis[i] = claims.jti
+      jobs.push(signJws(alg, privateKey, header, claims).then((token) => (tokens[i] = token)))
+    }
+    await Promise.all(jobs)
+  }
+  if (new Set(tokens).size !== TOKENS || new Set(jtis).size !== TOKENS) throw new Error(`${alg}: tokens are not distinct`)
+
+  // Tokens every verifier must refuse.
+  const [h0, p0, s0] = tokens[0].split('.')
+  const p1 = tokens[1].split('.')[1]
+  const flipped = Buffer.from(s0, 'base64url')
+  flipped[flipped.length >> 1] ^= 0x01
+  const otherKeys = await keyPairFor(alg)
+  const bad = [
+    { name: 'payload swapped', token: `${h0}.${p1}.${s0}`, code: 'signature_invalid' },
+    { name: 'signature bit flipped', token: `${h0}.${p0}.${flipped.toString('base64url')}`, code: 'signature_invalid' },
+    { name: 'signed by another key', token: await signJws(alg, otherKeys.privateKey, header, claimsFor(0, now)), code: 'signature_invalid' },
+    { name: 'alg none', token: `${b64url({ alg: 'none', typ: 'at+jwt', kid })}.${p0}.`, code: undefined },
+    {
+      name: 'expired',
+      token: await signJws(alg, privateKey, header, claimsFor(0, now - 7200, { exp: now - 3600 })),
+      code: 'token_expired',
+    },
+    {
+      name: 'other audience',
+      token: await signJws(alg, privateKey, header, claimsFor(0, now, { aud: 'https://other-api.example.com' })),
+      code: 'audience_mismatch',
+    },
+    {
+      name: 'other issuer',
+      token: await signJws(alg, privateKey, header, claimsFor(0, now, { iss: 'https://evil.example.com/' })),
+      code: 'issuer_mismatch',
+    },
+  ]
+
+  return { alg, kid, jwk, pem, publicKey: createPublicKey(pem), tokens, jtis, bad }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The verifiers. Each has run(token) returning the result (or a promise of it, when async) and
+// ok(result, index) saying whether the result is the expected token's claims.
+
+async function makeVerifiers(suite) {
+  const { alg, jwk, pem, publicKey, tokens, jtis } = suite
+  const { hash, options } = SCHEMES[alg]
+  const keyOptions = { key: publicKey, ...options } // created once: the "cached KeyObject"
+  const verifiers = {}
+
+  // 1. LIMIT: one precomputed signature over one precomputed signing input.
+  const [h, p, s] = tokens[0].split('.')
+  const limitData = Buffer.from(`${h}.${p}`, 'latin1')
+  const limitSignature = Buffer.from(s, 'base64url')
+  verifiers.LIMIT = {
+    async: false,
+    run: () => verify(hash, limitData, keyOptions, limitSignature),
+    ok: (result) => result === true,
+  }
+
+  // 2. LIMIT+parse: the least work any verifier has to do per token.
+  verifiers['LIMIT+parse'] = {
+    async: false,
+    run: (token) => {
+      const first = token.indexOf('.')
+      const second = token.indexOf('.', first + 1)
+      const header = JSON.parse(Buffer.from(token.slice(0, first), 'base64url').toString('utf8'))
+      const payload = JSON.parse(Buffer.from(token.slice(first + 1, second), 'base64url').toString('utf8'))
+      const valid = verify(hash, Buffer.from(token.slice(0, second), 'latin1'), keyOptions, Buffer.from(token.slice(second + 1), 'base64url'))
+      return valid && header.alg === alg ? payload : undefined
+    },
+    ok: (payload, i) => payload !== undefined && payload.jti === jtis[i],
+  }
+
+  // 3. bearer-guard, static key set: nothing is fetched.
+  const bearerGuard = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [jwk] } })
+  verifiers['bearer-guard'] = {
+    async: true,
+    run: (token) => bearerGuard.verify(token),
+    ok: (result, i) => result.payload.jti === jtis[i],
+    instance: bearerGuard,
+  }
+
+  // 4. jose, with a key imported once (a WebCrypto CryptoKey).
+  const joseKey = await importJWK(jwk, alg)
+  const joseOptions = { issuer: ISSUER, audience: AUDIENCE, algorithms: [alg] }
+  verifiers.jose = {
+    async: true,
+    run: (token) => jwtVerify(token, joseKey, joseOptions),
+    ok: (result, i) => result.payload.jti === jtis[i],
+  }
+
+  // 5. fast-jwt, with its verified-token cache off (`cache` is off unless a positive size is given).
+  const fastJwt = createFastJwtVerifier({ key: pem, algorithms: [alg], allowedIss: ISSUER, allowedAud: AUDIENCE, cache: false })
+  if (fastJwt.cache !== null) throw new Error('fast-jwt: the token cache is on; the comparison would not be fair')
+  verifiers['fast-jwt'] = {
+    async: false,
+    run: (token) => fastJwt(token),
+    ok: (payload, i) => payload.jti === jtis[i],
+  }
+
+  for (const name of Object.keys(verifiers)) if (!LIBS.includes(name)) delete verifiers[name]
+  return verifiers
+}
+
+// ---------------------------------------------------------------------------------------------
+// Correctness first: a broken setup must not produce fast numbers.
+
+const failures = []
+function fail(message) {
+  failures.push(message)
+  console.error(`FAIL ${message}`)
+}
+
+async function outcome(verifier, token, index) {
+  try {
+    const result = verifier.async ? await verifier.run(token) : verifier.run(token)
+    return { accepted: index === undefined ? Boolean(result) : verifier.ok(result, index), result }
+  } catch (error) {
+    return { accepted: false, error }
+  }
+}
+
+async function checkCorrectness(suite, verifiers) {
+  const samples = [...new Set([0, 1, suite.tokens.length >> 1, suite.tokens.length - 1])]
+  for (const [name, verifier] of Object.entries(verifiers)) {
+    for (const index of samples) {
+      const { accepted, error } = await outcome(verifier, suite.tokens[index], index)
+      if (!accepted) fail(`${suite.alg} ${name} rejected valid token #${index}${error ? `: ${error.code ?? ''} ${error.message}` : ''}`)
+    }
+    if (name === 'LIMIT') continue // verifies a fixed signature; the token it is given does not matter
+    for (const bad of suite.bad) {
+      if (name === 'LIMIT+parse' && bad.code !== 'signature_invalid') continue // checks no claims, by design
+      const { accepted, error } = await outcome(verifier, bad.token)
+      if (accepted) {
+        fail(`${suite.alg} ${name} ACCEPTED a bad token (${bad.name})`)
+      } else if (name === 'bearer-guard' && bad.code !== undefined && error?.code !== bad.code) {
+        fail(`${suite.alg} bearer-guard rejected "${bad.name}" with ${error?.code ?? error}, expected ${bad.code}`)
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timing
+
+const CHECK_EVERY = 8 // verifications between clock reads
+
+/** Verifies tokens in turn, from where the previous measurement of this cell stopped, for `ms`. */
+async function measure(cell, tokens, ms) {
+  const { verifier } = cell
+  const { run, ok } = verifier
+  const count = tokens.length
+  let i = cell.cursor
+  let ops = 0
+  const cpuStart = process.cpuUsage()
+  const start = performance.now()
+  const deadline = start + ms
+  let now
+  if (verifier.async) {
+    do {
+      for (let k = 0; k < CHECK_EVERY; k++) {
+        try {
+          if (!ok(await run(tokens[i]), i)) cell.bad++
+        } catch (error) {
+          cell.bad++
+          cell.firstError ??= error
+        }
+        if (++i === count) i = 0
+      }
+      ops += CHECK_EVERY
+    } while ((now = performance.now()) < deadline)
+  } else {
+    do {
+      for (let k = 0; k < CHECK_EVERY; k++) {
+        try {
+          if (!ok(run(tokens[i]), i)) cell.bad++
+        } catch (error) {
+          cell.bad++
+          cell.firstError ??= error
+        }
+        if (++i === count) i = 0
+      }
+      ops += CHECK_EVERY
+    } while ((now = performance.now()) < deadline)
+  }
+  const cpu = process.cpuUsage(cpuStart)
+  const cpuMs = (cpu.user + cpu.system) / 1000
+  cell.cursor = i
+  cell.ops += ops
+  return { rate: (ops * 1000) / (now - start), cpuRate: (ops * 1000) / cpuMs, cpuShare: cpuMs / (now - start) }
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run
+
+const setupStart = performance.now()
+const suites = []
+for (const alg of ALGS) suites.push(await makeSuite(alg))
+const payloadSizes = suites.flatMap((suite) => suite.tokens.map((token) => Buffer.from(token.split('.')[1], 'base64url').length))
+const tokenSizes = suites.flatMap((suite) => suite.tokens.map((token) => token.length))
+console.log(
+  `tokens: payload ${Math.min(...payloadSizes)}-${Math.max(...payloadSizes)} bytes of JSON, ` +
+    `token ${Math.min(...tokenSizes)}-${Math.max(...tokenSizes)} characters; signed in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`,
+)
+
+const cells = [] // one per algorithm and library
+for (const suite of suites) {
+  const verifiers = await makeVerifiers(suite)
+  await checkCorrectness(suite, verifiers)
+  for (const [lib, verifier] of Object.entries(verifiers)) {
+    cells.push({ alg: suite.alg, lib, verifier, tokens: suite.tokens, cursor: 0, ops: 0, bad: 0, firstError: undefined, rates: [], cpuRates: [], cpuShares: [] })
+  }
+}
+if (failures.length > 0) {
+  console.error(`\n${failures.length} correctness check(s) failed; not timing a broken setup.`)
+  process.exit(1)
+}
+console.log(`correctness: every verifier accepts the sample tokens and rejects forged, expired and foreign ones`)
+
+const timingStart = performance.now()
+for (const cell of cells) await measure(cell, cell.tokens, WARMUP_MS)
+for (const cell of cells) {
+  cell.ops = 0
+  if (cell.bad > 0) fail(`${cell.alg} ${cell.lib} rejected ${cell.bad} valid token(s) during warm-up: ${cell.firstError?.message ?? 'wrong claims'}`)
+  cell.bad = 0
+}
+const libsInRun = LIBS.filter((lib) => cells.some((cell) => cell.lib === lib))
+for (let round = 0; round < ROUNDS; round++) {
+  for (const alg of ALGS) {
+    // Rotate the order of the libraries from one round to the next.
+    for (let j = 0; j < libsInRun.length; j++) {
+      const lib = libsInRun[(j + round) % libsInRun.length]
+      const cell = cells.find((c) => c.alg === alg && c.lib === lib)
+      if (cell === undefined) continue
+      const { rate, cpuRate, cpuShare } = await measure(cell, cell.tokens, ROUND_MS)
+      cell.rates.push(rate)
+      cell.cpuRates.push(cpuRate)
+      cell.cpuShares.push(cpuShare)
+    }
+  }
+  if (process.stderr.isTTY) process.stderr.write(`round ${round + 1}/${ROUNDS} done\r`)
+}
+const timingSeconds = (performance.now() - timingStart) / 1000
+for (const cell of cells) {
+  if (cell.bad > 0) fail(`${cell.alg} ${cell.lib} rejected ${cell.bad} of ${cell.ops} valid tokens while timed: ${cell.firstError?.message ?? 'wrong claims'}`)
+  if (cell.ops < TOKENS && !QUICK && cell.lib !== 'LIMIT') {
+    console.error(`note: ${cell.alg} ${cell.lib} verified ${cell.ops} tokens, fewer than the ${TOKENS} generated`)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const fmtOps = (value) => Math.round(value).toLocaleString('en-US')
+const fmtSpread = (rates) => (rates.length < 2 ? '' : ` (${((100 * (Math.max(...rates) - Math.min(...rates))) / median(rates)).toFixed(1)}%)`)
+const fmtRatio = (a, b) => (a === undefined || b === undefined ? '-' : `${(a / b).toFixed(2)}x`)
+
+function printTable(title, ratesOf) {
+  const header = ['alg', ...libsInRun, 'bg/LIMIT', 'bg/LIMIT+parse', 'bg/fast-jwt']
+  const rows = []
+  for (const alg of ALGS) {
+    const medians = {}
+    const row = [alg]
+    for (const lib of libsInRun) {
+      const rates = ratesOf(cells.find((c) => c.alg === alg && c.lib === lib))
+      medians[lib] = median(rates)
+      row.push(`${fmtOps(medians[lib])}${fmtSpread(rates)}`)
+    }
+    const bg = medians['bearer-guard']
+    row.push(fmtRatio(bg, medians.LIMIT), fmtRatio(bg, medians['LIMIT+parse']), fmtRatio(bg, medians['fast-jwt']))
+    rows.push(row)
+  }
+  const widths = header.map((text, column) => Math.max(text.length, ...rows.map((row) => row[column].length)))
+  const line = (texts) => texts.map((text, column) => (column === 0 ? text.padEnd(widths[column]) : text.padStart(widths[column]))).join('  ')
+  console.log()
+  console.log(title)
+  console.log(line(header))
+  console.log(line(widths.map((width) => '-'.repeat(width))))
+  for (const row of rows) console.log(line(row))
+}
+
+printTable('ops/s, median of rounds (spread = (max - min) / median); ratios of medians', (cell) => cell.rates)
+
+// A verifier that runs on the main thread keeps one core busy: CPU time / wall time near 100%.
+// Less means another process took the CPU from this one, and wall-clock numbers are unreliable.
+// (jose is left out: WebCrypto works on the thread pool, so its share means something else.)
+const shares = cells.filter((cell) => cell.lib !== 'jose').flatMap((cell) => cell.cpuShares)
+const medianShare = median(shares)
+const minShare = Math.min(...shares)
+const contended = medianShare < 0.9 || minShare < 0.75
+console.log()
+console.log(
+  `CPU share of the timed loops (process CPU time / wall time, jose excluded): median ${(100 * medianShare).toFixed(0)}%, ` +
+    `min ${(100 * minShare).toFixed(0)}%; load average now ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`,
+)
+if (contended && !QUICK) {
+  console.log('WARNING: other processes competed for the CPU during this run; the wall-clock ops/s above are unreliable.')
+  console.log('Run again on a quiet machine. Meanwhile, ops per CPU-second are less affected:')
+}
+if ((contended && !QUICK) || VERBOSE) {
+  printTable('ops per CPU-second (process CPU time, all threads), median of rounds; ratios of medians', (cell) => cell.cpuRates)
+}
+if (VERBOSE) {
+  console.log()
+  console.log('each round: ops/s [CPU share]')
+  for (const cell of cells) {
+    const rounds = cell.rates.map((rate, round) => `${fmtOps(rate)} [${(100 * cell.cpuShares[round]).toFixed(0)}%]`)
+    console.log(`${cell.alg.padEnd(6)} ${cell.lib.padEnd(13)} ${rounds.join('  ')}`)
+  }
+}
+console.log()
+console.log(`timed for ${timingSeconds.toFixed(1)} s; whole run ${((performance.now() - startedAt) / 1000).toFixed(1)} s`)
+
+if (failures.length > 0) {
+  console.error(`\n${failures.length} check(s) failed`)
+  process.exit(1)
+}
