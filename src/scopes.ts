@@ -9,13 +9,18 @@ export type ScopeMatch = 'all' | 'any'
  * case-sensitive) and the `scp` claim (an array, or a space-delimited string), without duplicates.
  */
 export function grantedScopes(payload: JsonObject): readonly string[] {
-  const { scope, scp } = payload
-  const found = new Set<string>()
-  for (const source of [scope, scp]) {
-    const list = typeof source === 'string' ? source.split(' ') : Array.isArray(source) ? source : []
-    for (const item of list) if (typeof item === 'string' && item !== '') found.add(item)
+  const found: string[] = []
+  addScopes(found, payload.scope)
+  addScopes(found, payload.scp)
+  return Object.freeze(found)
+}
+
+// Lists are a handful of items, where `includes` beats a Set.
+function addScopes(found: string[], claim: unknown): void {
+  const list: unknown[] = typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim : []
+  for (const item of list) {
+    if (typeof item === 'string' && item !== '' && !found.includes(item)) found.push(item)
   }
-  return Object.freeze([...found])
 }
 
 /**
