@@ -62,7 +62,7 @@ function hasAudience(aud: unknown, audiences: ReadonlySet<string>): boolean {
  */
 export function checkClaims(payload: JsonObject, policy: ClaimsPolicy, nowSeconds: number): void {
   for (const name of policy.requiredClaims) {
-    if (payload[name] === undefined) throw claimError('claim_missing', `the ${name} claim is missing`)
+    if (payload[name] === undefined || payload[name] === null) throw claimError('claim_missing', `the ${name} claim is missing`)
   }
   for (const [name, type] of CLAIM_TYPES) {
     const value = payload[name]

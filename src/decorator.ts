@@ -10,14 +10,12 @@ export type AuthCarrier = { auth?: VerifiedToken | null | undefined } | { state:
 
 type ScopedMethod<This, Args extends [AuthCarrier, ...unknown[]], Return> = (this: This, ...args: Args) => Return | Promise<Return>
 
-function findAuth(args: readonly unknown[]): VerifiedToken | null | undefined {
-  for (const arg of args) {
-    if (typeof arg !== 'object' || arg === null) continue
-    if ('auth' in arg) return (arg as { auth?: VerifiedToken | null }).auth
-    const state: unknown = (arg as { state?: unknown }).state
-    if (typeof state === 'object' && state !== null && 'auth' in state) return (state as { auth?: VerifiedToken | null }).auth
-  }
-  return undefined
+/** The result on the handler's first argument: `req.auth`, `request.auth` or `ctx.state.auth`. */
+function findAuth(first: unknown): unknown {
+  if (typeof first !== 'object' || first === null) return undefined
+  if ('auth' in first) return (first as { auth?: unknown }).auth
+  const state: unknown = (first as { state?: unknown }).state
+  return typeof state === 'object' && state !== null ? (state as { auth?: unknown }).auth : undefined
 }
 
 function guarded<This, Args extends [AuthCarrier, ...unknown[]], Return>(
@@ -26,7 +24,7 @@ function guarded<This, Args extends [AuthCarrier, ...unknown[]], Return>(
   match: ScopeMatch,
 ): (this: This, ...args: Args) => Promise<Return> {
   return async function (this: This, ...args: Args): Promise<Return> {
-    checkScopes(findAuth(args), scopes, match)
+    checkScopes(findAuth(args[0]) as VerifiedToken | undefined, scopes, match)
     return method.apply(this, args)
   }
 }

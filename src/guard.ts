@@ -1,5 +1,5 @@
 import { InsufficientScopeError, MissingTokenError } from './errors.js'
-import { realmOf } from './realm.js'
+import { isVerifiedResult, realmOf } from './results.js'
 import type { RequestLike } from './extract.js'
 import type { VerifierOptions } from './options.js'
 import { assertScopes, type ScopeMatch } from './scopes.js'
@@ -47,7 +47,8 @@ export async function authenticateRequest(
  * Checks that an authenticated request's token grants `scopes` (`match` `'all'`, the default, or
  * `'any'`).
  *
- * @throws MissingTokenError (401) when the request was not authenticated (no result, or anonymous).
+ * @throws MissingTokenError (401) when the request was not authenticated: no result, an anonymous
+ *   request, or an object that was not produced by a verifier (a look-alike proves nothing).
  * @throws InsufficientScopeError (403) when a scope is missing, with the realm of the verifier
  *   that produced `auth`.
  */
@@ -56,7 +57,8 @@ export function checkScopes(
   scopes: readonly string[],
   match: ScopeMatch = 'all',
 ): asserts auth is VerifiedToken {
-  if (auth === undefined || auth === null) throw new MissingTokenError()
+  // Only a result a verifier produced counts: a look-alike object proves nothing.
+  if (!isVerifiedResult(auth)) throw new MissingTokenError()
   try {
     assertScopes(auth.scopes, scopes, match)
   } catch (error) {

@@ -38,7 +38,12 @@ function discardBody(response: Response): void {
 
 const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i
 
-async function readCappedBody(response: Response, url: string, maxBodyBytes: number, deadline: Promise<never>): Promise<Uint8Array> {
+/**
+ * Reads a body into one buffer that grows by doubling up to `maxBodyBytes`, so memory stays
+ * bounded by the byte cap however the peer splits its body. An abort (the deadline) cancels the
+ * reader, which ends a pending read even when the peer never sends another byte.
+ */
+async function readCappedBody(response: Response, url: string, maxBodyBytes: number, signal: AbortSignal): Promise<Uint8Array> {
   const tooLarge = () => new FetchFailedError('body_too_large', url, `body larger than ${maxBodyBytes} bytes`)
   const declared = Number(response.headers.get('content-length'))
   if (Number.isFinite(declared) && declared > maxBodyBytes) {
@@ -47,22 +52,31 @@ async function readCappedBody(response: Response, url: string, maxBodyBytes: num
   }
   if (response.body === null) return new Uint8Array(0)
   const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
+  const cancel = () => void reader.cancel().catch(() => undefined)
+  signal.addEventListener('abort', cancel, { once: true })
+  let buffer = Buffer.allocUnsafe(Math.min(16_384, maxBodyBytes))
   let received = 0
   try {
     for (;;) {
-      // Raced against the deadline, so a fetch implementation that ignores the signal cannot hang us.
-      const { done, value } = await Promise.race([reader.read(), deadline])
+      const { done, value } = await reader.read()
+      if (signal.aborted) throw new FetchFailedError('timeout', url, 'no complete answer in time')
       if (done) break
+      if (received + value.byteLength > maxBodyBytes) throw tooLarge()
+      if (received + value.byteLength > buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.min(maxBodyBytes, Math.max(buffer.length * 2, received + value.byteLength)))
+        buffer.copy(grown, 0, 0, received)
+        buffer = grown
+      }
+      buffer.set(value, received)
       received += value.byteLength
-      if (received > maxBodyBytes) throw tooLarge()
-      chunks.push(value)
     }
   } catch (error) {
-    reader.cancel().catch(() => undefined)
+    cancel()
     throw error
+  } finally {
+    signal.removeEventListener('abort', cancel)
   }
-  return Buffer.concat(chunks, received)
+  return buffer.subarray(0, received)
 }
 
 /** A JSON document as fetched, with what the response said about caching it. */
@@ -118,9 +132,11 @@ export async function fetchJsonDocument(
       discardBody(response)
       return { body: undefined, notModified: true, ...caching, etag: caching.etag ?? etag }
     }
-    if (response.status !== 200) {
+    // A fetch that followed a redirect despite `redirect: 'manual'` (a custom one) is refused too.
+    if (response.status !== 200 || response.redirected) {
       discardBody(response)
-      const failure = (response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect' ? 'redirect' : 'http_status'
+      const redirect = (response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect' || response.redirected
+      const failure = redirect ? 'redirect' : 'http_status'
       throw new FetchFailedError(failure, url, `http status ${response.status}`)
     }
     if (!JSON_MEDIA_TYPE.test(response.headers.get('content-type') ?? '')) {
@@ -129,7 +145,7 @@ export async function fetchJsonDocument(
     }
     let body: Uint8Array
     try {
-      body = await readCappedBody(response, url, limits.maxBodyBytes, deadline)
+      body = await readCappedBody(response, url, limits.maxBodyBytes, controller.signal)
     } catch (error) {
       if (error instanceof FetchFailedError) throw error
       if (controller.signal.aborted) throw new FetchFailedError('timeout', url, `no complete answer within ${limits.timeoutMs} ms`)

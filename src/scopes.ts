@@ -30,7 +30,8 @@ function addScopes(found: string[], claim: unknown): void {
  * @throws InsufficientScopeError carrying the required scopes for the challenge.
  */
 export function assertScopes(granted: readonly string[], required: readonly string[], match: ScopeMatch = 'all'): void {
+  if (match !== 'all' && match !== 'any') throw new TypeError('bearer-guard: scope match must be "all" or "any"')
   if (required.length === 0) return
-  const ok = match === 'all' ? required.every((scope) => granted.includes(scope)) : required.some((scope) => granted.includes(scope))
+  const ok = match === 'any' ? required.some((scope) => granted.includes(scope)) : required.every((scope) => granted.includes(scope))
   if (!ok) throw new InsufficientScopeError(required)
 }

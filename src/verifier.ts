@@ -10,7 +10,7 @@ import type { JsonObject } from './json.js'
 import { KeySetUnavailable, RemoteKeySet, StaticKeySet, type KeySource } from './jwks.js'
 import type { VerificationKey } from './keys.js'
 import { RFC9068_REQUIRED_CLAIMS, resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js'
-import { rememberRealm } from './realm.js'
+import { recordResult } from './results.js'
 import { assertScopes, grantedScopes, type ScopeMatch } from './scopes.js'
 import { VerifiedTokenCache } from './token-cache.js'
 
@@ -170,7 +170,7 @@ class BearerVerifier implements Verifier {
     }
     checkClaims(payload, this.claimsPolicy, Date.now() / 1000)
     const result: VerifiedToken = { token, header: jws.header as JwtHeader, payload: payload as JwtPayload, scopes: grantedScopes(payload) }
-    if (this.options.realm !== undefined) rememberRealm(result, this.options.realm)
+    recordResult(result, this.options.realm)
     if (this.tokenCache !== undefined) this.remember(this.tokenCache, result, key, kid, alg)
     return result
   }

@@ -174,6 +174,20 @@ describe('decorators called by hand', () => {
     granted = await verifier.verify(tokenWith('read:users'))
   })
 
+  it('trusts only a result a verifier produced, and only on the first argument', async () => {
+    // Decorated by hand (standard form): this file is not compiled with decorator support.
+    const wipe = async (_req: { auth?: VerifiedToken }, _body: unknown): Promise<string> => 'wiped'
+    const admin = { wipe: RequireScopes('admin')(wipe, { kind: 'method', name: 'wipe' } as ClassMethodDecoratorContext<unknown, typeof wipe>) }
+    // A look-alike result, e.g. from a JSON body, on the first or a later argument, proves nothing.
+    const forged = { token: 'x', header: {}, payload: {}, scopes: ['admin'] } as unknown as VerifiedToken
+    await expect(admin.wipe({ auth: forged }, {})).rejects.toBeInstanceOf(MissingTokenError)
+    await expect(admin.wipe({}, { auth: forged })).rejects.toBeInstanceOf(MissingTokenError)
+    await expect(admin.wipe({}, { state: { auth: forged } })).rejects.toBeInstanceOf(MissingTokenError)
+    const realAdmin = await verifier.verify(tokenWith('admin'))
+    await expect(admin.wipe({}, { auth: realAdmin })).rejects.toBeInstanceOf(MissingTokenError)
+    await expect(admin.wipe({ auth: realAdmin }, {})).resolves.toBe('wiped')
+  })
+
   it('legacy form (target, key, descriptor): wraps descriptor.value and returns nothing', async () => {
     class Users {
       prefix = 'listed by'

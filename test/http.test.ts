@@ -88,6 +88,26 @@ describe('fetchJson: well-formed answers', () => {
     expect(init).toMatchObject({ method: 'GET', redirect: 'manual', headers: { accept: 'application/json' } })
     expect(init?.signal).toBeInstanceOf(AbortSignal)
   })
+
+  it('refuses a response that a custom fetch reached by following a redirect', async () => {
+    const followed = Response.json({ keys: [] })
+    Object.defineProperty(followed, 'redirected', { value: true })
+    await expectFailure(fetchJson('https://issuer.example.com/jwks', LIMITS, () => Promise.resolve(followed)), 'redirect')
+  })
+
+  it('reads a body split into many tiny chunks within the byte cap, into one buffer', async () => {
+    const document = JSON.stringify({ pad: 'x'.repeat(20_000) })
+    const bytes = new TextEncoder().encode(document)
+    let sent = 0
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === bytes.length) controller.close()
+        else controller.enqueue(bytes.subarray(sent, ++sent))
+      },
+    })
+    const fetchFn = () => Promise.resolve(new Response(body, { headers: { 'content-type': 'application/json' } }))
+    await expect(fetchJson('https://issuer.example.com/jwks', { ...LIMITS, maxBodyBytes: 32_768 }, fetchFn)).resolves.toEqual(JSON.parse(document))
+  })
 })
 
 describe('fetchJson: refused answers', () => {

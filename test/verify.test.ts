@@ -231,6 +231,7 @@ describe('verify: claims', () => {
   it('requires the configured claims', async () => {
     const requiring = verifierFor([rsa], { requiredClaims: ['tenant'] })
     await expectCode(requiring.verify(signToken(rsa)), 'claim_missing')
+    await expectCode(requiring.verify(signToken(rsa, claims({ tenant: null }))), 'claim_missing')
     await expect(requiring.verify(signToken(rsa, claims({ tenant: 't1' })))).resolves.toBeDefined()
   })
 
@@ -297,6 +298,12 @@ describe('verify: scopes', () => {
     )
     const plain = await verifier.verify(signToken(rsa, claims({ scope: 'a' })))
     expect(() => checkScopes(plain, ['b'])).toThrow(expect.objectContaining({ realm: undefined }))
+  })
+
+  it('refuses a scopeMatch other than all or any instead of failing open', async () => {
+    const token = signToken(rsa, claims({ scope: 'read' }))
+    const options = { scopes: ['read', 'admin'], scopeMatch: 'every' as 'all' }
+    await expect(verifier.verify(token, options)).rejects.toBeInstanceOf(TypeError)
   })
 
   it('checks the token before the scopes', async () => {
