@@ -4,6 +4,7 @@ import {
   isBearerError,
   type BearerError,
   checkScopes,
+  requiredScopeList,
   toVerifier,
   type GuardOptions,
   type VerifiedToken,
@@ -43,7 +44,8 @@ export function requireAuth(verifier: VerifierOrOptions, options: GuardOptions =
   }
 }
 
-function scopeGuard(scopes: readonly string[], match: 'all' | 'any'): RequestHandler {
+function scopeGuard(list: readonly string[], match: 'all' | 'any'): RequestHandler {
+  const scopes = requiredScopeList(list)
   return (req: Request, _res: Response, next: NextFunction) => {
     try {
       checkScopes(req.auth, scopes, match)

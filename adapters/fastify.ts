@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import {
   authenticateRequest,
   checkScopes,
+  requiredScopeList,
   toVerifier,
   type GuardOptions,
   type ScopeMatch,
@@ -43,7 +44,8 @@ const bearerGuard: FastifyPluginAsync<BearerGuardPluginOptions> = async (app, op
     request.auth = auth ?? null
   }
 
-  function scopeHook(scopes: readonly string[], match: ScopeMatch): onRequestAsyncHookHandler {
+  function scopeHook(list: readonly string[], match: ScopeMatch): onRequestAsyncHookHandler {
+    const scopes = requiredScopeList(list)
     return async (request: FastifyRequest, _reply: FastifyReply) => {
       if (request.auth === null) await authenticate(request, {})
       checkScopes(request.auth, scopes, match)

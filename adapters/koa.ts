@@ -2,6 +2,7 @@ import type { Middleware } from 'koa'
 import {
   authenticateRequest,
   checkScopes,
+  requiredScopeList,
   toVerifier,
   type GuardOptions,
   type VerifiedToken,
@@ -38,7 +39,8 @@ export function requireAuth(verifier: VerifierOrOptions, options: GuardOptions =
   }
 }
 
-function scopeGuard(scopes: readonly string[], match: 'all' | 'any'): Middleware {
+function scopeGuard(list: readonly string[], match: 'all' | 'any'): Middleware {
+  const scopes = requiredScopeList(list)
   return async (ctx, next) => {
     checkScopes(ctx.state.auth as VerifiedToken | undefined, scopes, match)
     await next()

@@ -26,8 +26,6 @@ interface AlgorithmSpec {
   kty: 'RSA' | 'EC' | 'OKP' | 'oct'
   /** JWK `crv` values allowed (EC, OKP). */
   curves?: readonly string[]
-  /** Digest name for node:crypto, or null for EdDSA. */
-  hash: 'sha256' | 'sha384' | 'sha512' | null
   /** Exact signature length in bytes where the algorithm fixes one. */
   signatureLength?: number
   /** Minimum key length in bytes for HMAC (RFC 7518 §3.2). */
@@ -36,13 +34,12 @@ interface AlgorithmSpec {
 }
 
 function rsaPkcs1(hash: 'sha256' | 'sha384' | 'sha512'): AlgorithmSpec {
-  return { kty: 'RSA', hash, verify: (data, key, signature) => verify(hash, data, key, signature) }
+  return { kty: 'RSA', verify: (data, key, signature) => verify(hash, data, key, signature) }
 }
 
 function rsaPss(hash: 'sha256' | 'sha384' | 'sha512'): AlgorithmSpec {
   return {
     kty: 'RSA',
-    hash,
     // RFC 7518 §3.5: the salt is as long as the digest; AUTO would also accept other lengths.
     verify: (data, key, signature) =>
       verify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature),
@@ -53,7 +50,6 @@ function ecdsa(hash: 'sha256' | 'sha384' | 'sha512', curve: string, signatureLen
   return {
     kty: 'EC',
     curves: [curve],
-    hash,
     signatureLength,
     verify: (data, key, signature) => verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature),
   }
@@ -62,7 +58,6 @@ function ecdsa(hash: 'sha256' | 'sha384' | 'sha512', curve: string, signatureLen
 function hmac(hash: 'sha256' | 'sha384' | 'sha512', digestBytes: number): AlgorithmSpec {
   return {
     kty: 'oct',
-    hash,
     signatureLength: digestBytes,
     // RFC 7518 §3.2: a key at least as long as the hash output.
     minSecretBytes: digestBytes,
@@ -84,7 +79,6 @@ const SPECS: Readonly<Record<Algorithm, AlgorithmSpec>> = {
     kty: 'OKP',
     // Ed448 is not offered: jose imports only Ed25519 keys for EdDSA.
     curves: ['Ed25519'],
-    hash: null,
     verify: (data, key, signature) => verify(null, data, key, signature),
   },
   HS256: hmac('sha256', 32),

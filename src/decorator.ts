@@ -1,4 +1,4 @@
-import { checkScopes } from './guard.js'
+import { checkScopes, requiredScopeList } from './guard.js'
 import type { ScopeMatch } from './scopes.js'
 import type { VerifiedToken } from './verifier.js'
 
@@ -44,10 +44,8 @@ export interface ScopeDecorator {
   ): void
 }
 
-function scopeDecorator(scopes: readonly string[], match: ScopeMatch): ScopeDecorator {
-  if (scopes.length === 0 || !scopes.every((scope) => typeof scope === 'string' && scope.length > 0)) {
-    throw new TypeError('bearer-guard: scope decorators need at least one non-empty scope')
-  }
+function scopeDecorator(list: readonly string[], match: ScopeMatch): ScopeDecorator {
+  const scopes = requiredScopeList(list)
   const notAMethod = () => new TypeError('bearer-guard: scope decorators apply to class methods only')
   return ((method: unknown, contextOrKey: unknown, descriptor?: PropertyDescriptor) => {
     if (descriptor !== undefined) {

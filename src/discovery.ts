@@ -33,8 +33,10 @@ function jwksUriOf(document: unknown, issuer: string, url: string): string {
     throw new DiscoveryFailedError(`metadata at ${url} names another issuer than the configured one`)
   }
   const jwksUri = parseFetchableUrl(metadata.jwks_uri)
-  if (jwksUri === undefined) {
-    throw new DiscoveryFailedError(`metadata at ${url} has no jwks_uri that is https (or http on loopback)`)
+  // Plain http (loopback only) is for an issuer that is itself on plain http loopback: a remote
+  // issuer's metadata must not point this server at its own local ports.
+  if (jwksUri === undefined || (jwksUri.protocol === 'http:' && !issuer.startsWith('http:'))) {
+    throw new DiscoveryFailedError(`metadata at ${url} has no jwks_uri that is https (or http on loopback for a loopback issuer)`)
   }
   return jwksUri.href
 }

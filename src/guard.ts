@@ -66,3 +66,15 @@ export function checkScopes(
     throw error
   }
 }
+
+/**
+ * Checks a list of scopes a guard is built with: at least one, each a non-empty string.
+ *
+ * @throws TypeError otherwise, at set-up time, so a guard can never require nothing by mistake.
+ */
+export function requiredScopeList(scopes: readonly unknown[]): readonly string[] {
+  if (scopes.length === 0 || !scopes.every((scope) => typeof scope === 'string' && scope.length > 0)) {
+    throw new TypeError('bearer-guard: a scope guard needs at least one non-empty scope')
+  }
+  return [...(scopes as string[])]
+}

@@ -127,6 +127,9 @@ export async function fetchJsonDocument(
       if (controller.signal.aborted) throw new FetchFailedError('timeout', url, `no answer within ${limits.timeoutMs} ms`)
       throw new FetchFailedError('network_error', url, 'network error', { cause: error })
     }
+    if (typeof response !== 'object' || response === null || typeof (response as Partial<Response>).status !== 'number') {
+      throw new FetchFailedError('network_error', url, 'the fetch function returned no response')
+    }
     const caching = { etag: response.headers.get('etag') ?? undefined, maxAgeSeconds: cacheMaxAge(response.headers.get('cache-control')) }
     if (response.status === 304 && etag !== undefined) {
       discardBody(response)

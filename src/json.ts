@@ -6,7 +6,7 @@ export type JsonObject = { [member: string]: unknown }
 /** Why a JSON text was refused; the caller turns it into a token error. */
 export type JsonRejection = 'not_utf8' | 'not_json' | 'not_object' | 'too_deep' | 'duplicate_member' | 'proto_member'
 
-/** Thrown by {@link parseJsonObject}; internal, never leaves the library. */
+/** Thrown by {@link parseJsonObject}; the verifier wraps it, as `cause`, in an `InvalidTokenError`. */
 export class JsonRejectedError extends Error {
   constructor(readonly rejection: JsonRejection) {
     super(`json rejected: ${rejection}`)

@@ -62,6 +62,8 @@ export interface KeySource {
 export class RemoteKeySet implements KeySource {
   private current: KeySet | undefined
   private etag: string | undefined
+  /** The URI `etag` came from: rediscovery may move the key set. */
+  private etagUri: string | undefined
   private fetchedAt = -Infinity
   private freshForMs: number
   private inflight: Promise<void> | undefined
@@ -104,6 +106,13 @@ export class RemoteKeySet implements KeySource {
     if (usable === undefined) return new KeySetUnavailable(this.lastFailure)
     let selection = usable.select(kid, alg)
     if (selection === 'unknown_kid' && !fetchedNow && this.mayRefetchForUnknownKid(now)) {
+      // A background refresh under way may have started before the key was published: let it
+      // finish, and fetch again if it did not bring the key.
+      if (this.inflight !== undefined) {
+        await this.inflight
+        selection = this.usableSet()?.select(kid, alg) ?? selection
+        if (selection !== 'unknown_kid') return selection
+      }
       this.lastUnknownKidFetchAt = now
       await this.refresh()
       selection = this.usableSet()?.select(kid, alg) ?? selection
@@ -150,12 +159,13 @@ export class RemoteKeySet implements KeySource {
   private async fetchSet(): Promise<void> {
     const { settings } = this
     const uri = await this.locate()
-    const etag = this.current === undefined ? undefined : this.etag
+    const etag = this.current === undefined || uri !== this.etagUri ? undefined : this.etag
     const document = await fetchJsonDocument(uri, settings.limits, settings.fetch, etag)
     if (!document.notModified) {
       this.current = await KeySet.fromDocument(document.body, settings.allowed, settings.maxKeys)
     }
     this.etag = document.etag
+    this.etagUri = uri
     const asked = document.maxAgeSeconds === undefined ? settings.maxAgeMs : document.maxAgeSeconds * 1000
     this.freshForMs = Math.min(Math.max(asked, settings.minAgeMs), settings.maxAgeMs)
   }

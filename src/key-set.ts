@@ -24,7 +24,7 @@ export type KeySelection = VerificationKey | 'unknown_kid' | 'ambiguous' | 'unfi
  */
 export class KeySet {
   private constructor(
-    private readonly byKid: ReadonlyMap<string, VerificationKey>,
+    private readonly byKid: ReadonlyMap<string, readonly VerificationKey[]>,
     private readonly all: readonly VerificationKey[],
   ) {}
 
@@ -36,7 +36,8 @@ export class KeySet {
   /**
    * Builds a key set from a parsed JWK Set document (RFC 7517 §5). Members that cannot verify
    * signatures under `allowed` are skipped; the document is refused when it is not a key set, has
-   * more than `maxKeys` members, gives two usable keys the same `kid`, or leaves no usable key.
+   * more than `maxKeys` members, gives the same `kid` to two keys that fit one algorithm, or leaves
+   * no usable key.
    */
   static async fromDocument(document: unknown, allowed: ReadonlySet<Algorithm>, maxKeys: number): Promise<KeySet> {
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
@@ -50,26 +51,30 @@ export class KeySet {
     if (keys.length === 0) {
       throw new KeySetRejectedError('no_usable_keys', imported.filter((entry): entry is KeySkipReason => typeof entry === 'string'))
     }
-    // RFC 7517 §4.5 lets a signing key and an encryption key share a kid; two signing keys may not,
-    // since a token could then not say which one signed it.
-    const byKid = new Map<string, VerificationKey>()
+    // RFC 7517 §4.5: keys may share a kid when they are alternatives of different types (and a
+    // signing key may share one with an encryption key, which is skipped above). Two keys that
+    // could verify the same algorithm may not: a token could not say which one signed it.
+    const byKid = new Map<string, VerificationKey[]>()
     for (const key of keys) {
       if (key.kid === undefined) continue
-      if (byKid.has(key.kid)) throw new KeySetRejectedError('duplicate_kid')
-      byKid.set(key.kid, key)
+      const sharing = byKid.get(key.kid) ?? []
+      if (sharing.some((other) => [...allowed].some((alg) => keyFitsAlgorithm(key, alg) && keyFitsAlgorithm(other, alg)))) {
+        throw new KeySetRejectedError('duplicate_kid')
+      }
+      byKid.set(key.kid, [...sharing, key])
     }
     return new KeySet(byKid, keys)
   }
 
   /**
-   * The key to verify a token with header `kid` and `alg`. With a `kid`, the key of that id, which
-   * must fit `alg`. Without one, the single key that fits `alg`; two or more is `ambiguous`.
+   * The key to verify a token with header `kid` and `alg`. With a `kid`, the key of that id that
+   * fits `alg`. Without one, the single key that fits `alg`; two or more is `ambiguous`.
    */
   select(kid: string | undefined, alg: Algorithm): KeySelection {
     if (kid !== undefined) {
-      const key = this.byKid.get(kid)
-      if (key === undefined) return 'unknown_kid'
-      return keyFitsAlgorithm(key, alg) ? key : 'unfit'
+      const keys = this.byKid.get(kid)
+      if (keys === undefined) return 'unknown_kid'
+      return keys.find((key) => keyFitsAlgorithm(key, alg)) ?? 'unfit'
     }
     let found: VerificationKey | undefined
     for (const key of this.all) {

@@ -55,16 +55,18 @@ function allowsVerification(jwk: Record<string, unknown>): boolean {
   return true
 }
 
+/** What {@link screenJwk} lets through: a JWK member worth importing, and how to import it. */
+interface ScreenedJwk {
+  member: Record<string, unknown>
+  kty: 'RSA' | 'EC' | 'OKP'
+  importAs: AsymmetricAlgorithm
+}
+
 /**
- * Imports one member of a JWK Set as a verification key, or says why it cannot serve. Only public
- * asymmetric keys meant for signatures, of an allowed algorithm, with a supported curve and (RSA) a
- * modulus of at least {@link MIN_RSA_MODULUS_BITS} bits are taken. Symmetric (`oct`) keys never are:
- * HMAC keys come only from the `secret` option.
+ * The checks of a JWK Set member that need no cryptography: a public asymmetric key meant for
+ * signatures, of an allowed algorithm and a supported curve. Returns why not, or the member.
  */
-export async function importVerificationKey(
-  jwk: unknown,
-  allowed: ReadonlySet<Algorithm>,
-): Promise<VerificationKey | KeySkipReason> {
+export function screenJwk(jwk: unknown, allowed: ReadonlySet<Algorithm>): ScreenedJwk | KeySkipReason {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return 'not_an_object'
   const member = jwk as Record<string, unknown>
   const { kty, crv, kid, alg } = member
@@ -78,6 +80,23 @@ export async function importVerificationKey(
   }
   const importAs = importAlgorithmFor(kty, crv)
   if (importAs === undefined) return 'unsupported_curve'
+  return { member, kty, importAs }
+}
+
+/**
+ * Imports one member of a JWK Set as a verification key, or says why it cannot serve. Only public
+ * asymmetric keys meant for signatures, of an allowed algorithm, with a supported curve and (RSA) a
+ * modulus of at least {@link MIN_RSA_MODULUS_BITS} bits are taken. Symmetric (`oct`) keys never are:
+ * HMAC keys come only from the `secret` option.
+ */
+export async function importVerificationKey(
+  jwk: unknown,
+  allowed: ReadonlySet<Algorithm>,
+): Promise<VerificationKey | KeySkipReason> {
+  const screened = screenJwk(jwk, allowed)
+  if (typeof screened === 'string') return screened
+  const { member, kty, importAs } = screened
+  const { crv, kid, alg } = member
   let keyObject: KeyObject
   try {
     const imported = await importJWK({ ...(member as JWK), alg: importAs, ext: true, key_ops: undefined, use: undefined }, importAs)

@@ -7,7 +7,9 @@ import {
   isHmacAlgorithm,
   type Algorithm,
 } from './algorithms.js'
+import { MAX_JSON_DEPTH } from './compact.js'
 import type { FetchFunction } from './http.js'
+import { screenJwk } from './keys.js'
 import { isPlainHttpRemoteUrl, parseFetchableUrl } from './urls.js'
 
 /** Where bearer-guard looks for the access token in a request (RFC 6750 §2). */
@@ -71,7 +73,10 @@ export interface VerifierOptions {
   tokenLocations?: readonly TokenLocation[]
   /** `realm` attribute of every `WWW-Authenticate` challenge. Default: none. */
   realm?: string
-  /** How long a fetched JWK Set is used before it is fetched again, in ms. Default 600000 (10 min); 1000 to 86400000. */
+  /**
+   * Longest a fetched JWK Set counts as fresh, in ms, and how long when the response sets no
+   * `Cache-Control: max-age`. Default 600000 (10 min); 1000 to 86400000.
+   */
   jwksMaxAgeMs?: number
   /**
    * Shortest freshness granted to a fetched JWK Set, in ms, however short its `Cache-Control:
@@ -226,10 +231,14 @@ function resolveTokenLocations(value: unknown): Set<TokenLocation> {
   return new Set(value as TokenLocation[])
 }
 
-function resolveJwks(value: unknown): JsonWebKeySet | undefined {
+function resolveJwks(value: unknown, algorithms: ReadonlySet<Algorithm>): JsonWebKeySet | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'object' || value === null || !Array.isArray((value as JsonWebKeySet).keys)) {
     fail('jwks', 'must be a JWK Set: an object with a "keys" array')
+  }
+  const verdicts = (value as JsonWebKeySet).keys.map((member) => screenJwk(member, algorithms))
+  if (!verdicts.some((verdict) => typeof verdict !== 'string')) {
+    fail('jwks', `has no key usable for verifying signatures (${[...new Set(verdicts)].join(', ') || 'no keys'})`)
   }
   return value as JsonWebKeySet
 }
@@ -239,14 +248,14 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('bearer-guard: options must be an object')
   // A misspelt option would silently leave a check at its default: refuse unknown names.
   for (const name of Object.keys(options)) if (!KNOWN_OPTIONS.has(name)) fail(name, 'is not a bearer-guard option')
-  const jwks = resolveJwks(options.jwks)
+  const secretKey = resolveSecret(options.secret)
+  const algorithms = resolveAlgorithms(options.algorithms, secretKey)
+  const jwks = resolveJwks(options.jwks, algorithms)
   let jwksUri: string | undefined
   if (options.jwksUri !== undefined) {
     if (jwks !== undefined) fail('jwksUri', 'cannot be combined with "jwks"')
     jwksUri = parseFetchableUrl(options.jwksUri)?.href ?? fail('jwksUri', 'must be an https url (or http on a loopback host)')
   }
-  const secretKey = resolveSecret(options.secret)
-  const algorithms = resolveAlgorithms(options.algorithms, secretKey)
   const needsKeySet = [...algorithms].some((alg) => !isHmacAlgorithm(alg))
   const issuers = resolveIssuers(options.issuer, needsKeySet && jwks === undefined && jwksUri === undefined)
   if (options.audience === undefined) {
@@ -278,7 +287,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     requiredClaims,
     strictAccessTokenType: tokenType === 'at+jwt',
     maxTokenLength: boundedInteger('maxTokenLength', options.maxTokenLength, 8192, 512, 65_536),
-    maxJsonDepth: boundedInteger('maxJsonDepth', options.maxJsonDepth, 32, 2, 64),
+    maxJsonDepth: boundedInteger('maxJsonDepth', options.maxJsonDepth, MAX_JSON_DEPTH, 2, 64),
     tokenLocations: resolveTokenLocations(options.tokenLocations),
     realm: options.realm,
     jwksMaxAgeMs,

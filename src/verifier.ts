@@ -94,6 +94,8 @@ class BearerVerifier implements Verifier {
   // at most one per configured issuer.
   private readonly keySources = new Map<string, KeySource>()
   private readonly secretKey: SecretKey | undefined
+  /** True when keys come from each issuer's discovered JWK Set (no `jwks`, no `jwksUri`). */
+  private readonly discovered: boolean
   private readonly tokenCache: VerifiedTokenCache | undefined
 
   constructor(private readonly options: ResolvedOptions) {
@@ -109,6 +111,7 @@ class BearerVerifier implements Verifier {
       requiredClaims: [...required],
     }
     this.secretKey = options.secretKey === undefined ? undefined : { keyObject: options.secretKey }
+    this.discovered = options.jwks === undefined && options.jwksUri === undefined
     this.tokenCache = options.tokenCacheSize > 0 ? new VerifiedTokenCache(options.tokenCacheSize) : undefined
   }
 
@@ -202,8 +205,7 @@ class BearerVerifier implements Verifier {
    * picks the issuer whose keys must have signed the token; an unknown issuer fetches nothing.
    */
   private keySourceFor(iss: unknown): KeySource {
-    const { options } = this
-    const discovered = options.jwks === undefined && options.jwksUri === undefined
+    const { options, discovered } = this
     const issuer = !discovered ? '' : options.issuers.length === 1 ? options.issuers[0] : iss
     if (typeof issuer !== 'string' || (discovered && !options.issuers.includes(issuer))) {
       throw new InvalidTokenError('issuer_mismatch', 'the token comes from an unexpected issuer (iss claim)')

@@ -129,12 +129,21 @@ describe('discovery through the verifier', () => {
     expect(log.urls).toEqual([OIDC_URL])
   })
 
-  it('accepts a plain http jwks_uri on a loopback host', async () => {
+  it('refuses a plain http jwks_uri on a loopback host from a remote https issuer (no pointing us at our own ports)', async () => {
     const loopback = 'http://127.0.0.1:9/jwks'
     route(server, OIDC_URL, json(metadata({ jwks_uri: loopback })))
     route(server, loopback, json(jwksOf(key)))
-    await expect(discoveringVerifier().verify(signToken(key))).resolves.toBeDefined()
-    expect(log.urls).toEqual([OIDC_URL, loopback])
+    await expectKeySetUnavailable(discoveringVerifier().verify(signToken(key)))
+    expect(log.urls).toEqual([OIDC_URL])
+  })
+
+  it('accepts a plain http jwks_uri on loopback for an issuer that is itself on loopback', async () => {
+    const issuer = 'http://127.0.0.1:9'
+    const loopback = 'http://127.0.0.1:9/jwks'
+    route(server, `${issuer}/.well-known/openid-configuration`, json(metadata({ jwks_uri: loopback }, issuer)))
+    route(server, loopback, json(jwksOf(key)))
+    const verifier = createVerifier({ issuer, audience: AUDIENCE })
+    await expect(verifier.verify(signToken(key, claims({ iss: issuer })))).resolves.toBeDefined()
   })
 
   it.each([

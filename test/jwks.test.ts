@@ -163,6 +163,31 @@ describe('remote key set: unknown kids and rotation', () => {
   })
 })
 
+describe('remote key set: rotation during a background refresh', () => {
+  it('fetches again for a new kid when the refresh under way started before the rotation', async () => {
+    const at = freezeClock()
+    const slow = gate()
+    let calls = 0
+    const jwks = route(server, JWKS_URL, async () => {
+      calls++
+      if (calls === 2) {
+        await slow.promise
+        return HttpResponse.json(jwksOf(a)) // the key set as it was when this request was made
+      }
+      return HttpResponse.json(calls === 1 ? jwksOf(a) : jwksOf(a, b))
+    })
+    const verifier = remoteVerifier({ jwksMaxAgeMs: 10_000 })
+    await verifier.verify(signToken(a))
+    at(8_000)
+    await verifier.verify(signToken(a)) // starts the background refresh, which hangs
+    await vi.waitFor(() => expect(jwks.hits).toBe(2))
+    const rotated = verifier.verify(signToken(b))
+    slow.open()
+    await expect(rotated).resolves.toBeDefined()
+    expect(jwks.hits).toBe(3)
+  })
+})
+
 describe('remote key set: max age and background refresh', () => {
   it('stops verifying with a key the provider withdrew once the max age has passed', async () => {
     const at = freezeClock()
@@ -220,7 +245,7 @@ describe('remote key set: a bad refetch never replaces good keys', () => {
     ['a 500', status(500)],
     ['HTML', raw('<html>maintenance</html>', 'text/html')],
     ['a network error', () => HttpResponse.error()],
-    ['duplicate kids', json({ keys: [b.jwk, { ...ed.jwk, kid: b.kid }] })],
+    ['duplicate kids', json({ keys: [b.jwk, { ...a.jwk, kid: b.kid }] })],
   ]
 
   it.each(badAnswers)('keeps the good keys after an unknown-kid refetch that yields %s', async (_name, bad) => {
@@ -522,6 +547,13 @@ describe('KeySet.fromDocument', () => {
     })
   })
 
+  it('accepts a kid shared by keys of different types, picking the one that fits the alg (RFC 7517 §4.5)', async () => {
+    const set = await KeySet.fromDocument({ keys: [a.jwk, { ...ed.jwk, kid: a.kid }] }, allowed, 10)
+    expect(set.select(a.kid, 'ES256')).toMatchObject({ kty: 'EC' })
+    expect(set.select(a.kid, 'EdDSA')).toMatchObject({ kty: 'OKP' })
+    expect(set.select(a.kid, 'RS256')).toBe('unfit')
+  })
+
   it('accepts a kid shared by a signing key and an encryption key (RFC 7517 §4.5)', async () => {
     const set = await KeySet.fromDocument({ keys: [a.jwk, { ...b.jwk, kid: a.kid, use: 'enc' }] }, allowed, 10)
     expect(set.size).toBe(1)
@@ -551,8 +583,10 @@ describe('static key set (jwks option)', () => {
     expect(log.urls).toEqual([])
   })
 
-  it('makes every lookup key_set_unavailable, with the reason as cause, when the set is unusable', async () => {
-    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [{ ...a.jwk, use: 'enc' }] } })
+  it('makes every lookup key_set_unavailable, with the reason as cause, when no key survives import', async () => {
+    // Passes the checks made at construction, fails the import: the point is on no curve.
+    const offCurve = { ...a.jwk, y: a.jwk.x }
+    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [offCurve] } })
     for (let i = 0; i < 2; i++) {
       expect(asKeySetRejection(await expectKeySetUnavailable(verifier.verify(signToken(a)))).rejection).toBe('no_usable_keys')
     }

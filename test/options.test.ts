@@ -183,9 +183,10 @@ describe('createVerifier: algorithms and secret', () => {
   })
 
   it('accepts a secret of exactly 32, 48 and 64 bytes for the matching HMAC algorithm', () => {
-    expect(() => createVerifier({ ...BASE, secret: SECRET, algorithms: ['HS256'] })).not.toThrow()
-    expect(() => createVerifier({ ...BASE, secret: 's'.repeat(48), algorithms: ['HS384'] })).not.toThrow()
-    expect(() => createVerifier({ ...BASE, secret: Buffer.alloc(64, 1), algorithms: ['HS512'] })).not.toThrow()
+    const hmacOnly = { issuer: ISSUER, audience: AUDIENCE }
+    expect(() => createVerifier({ ...hmacOnly, secret: SECRET, algorithms: ['HS256'] })).not.toThrow()
+    expect(() => createVerifier({ ...hmacOnly, secret: 's'.repeat(48), algorithms: ['HS384'] })).not.toThrow()
+    expect(() => createVerifier({ ...hmacOnly, secret: Buffer.alloc(64, 1), algorithms: ['HS512'] })).not.toThrow()
     expect(() => createVerifier({ ...BASE, secret: createSecretKey(Buffer.alloc(32, 1)) })).not.toThrow()
     expect(() => createVerifier({ ...BASE, secret: 'é'.repeat(16) })).not.toThrow()
   })
@@ -313,6 +314,13 @@ describe('createVerifier: other options', () => {
     const nested = claims({ ctx: { a: { b: { c: 1 } } } })
     await expect(createVerifier({ ...BASE, maxJsonDepth: 4 }).verify(signToken(rsa, nested))).resolves.toBeDefined()
     await expect(createVerifier({ ...BASE, maxJsonDepth: 3 }).verify(signToken(rsa, nested))).rejects.toMatchObject({ code: 'token_malformed' })
+  })
+
+  it('refuses a static jwks with no key usable under the allowed algorithms, saying why', () => {
+    expectRefused({ ...BASE, jwks: { keys: [{ ...rsa.jwk, use: 'enc' }] } }, 'jwks', 'not_for_signatures')
+    expectRefused({ ...BASE, jwks: { keys: [{ kty: 'oct', k: 'AAAA' }] } }, 'jwks', 'symmetric_key')
+    expectRefused({ ...BASE, algorithms: ['ES256'] }, 'jwks', 'algorithm_not_allowed')
+    expectRefused({ ...BASE, jwks: { keys: [] } }, 'jwks', 'no keys')
   })
 
   it('accepts an empty requiredClaims list, meaning none beyond exp', async () => {
