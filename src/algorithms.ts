@@ -1,4 +1,4 @@
-import { constants, createHmac, timingSafeEqual, verify, type KeyObject } from 'node:crypto'
+import { constants, createHmac, timingSafeEqual, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto'
 
 /** Asymmetric JWS algorithms bearer-guard verifies with keys from a JWK Set. */
 export type AsymmetricAlgorithm =
@@ -20,6 +20,8 @@ export const DEFAULT_ALGORITHMS: readonly AsymmetricAlgorithm[] = [
 
 export const HMAC_ALGORITHMS: readonly SymmetricAlgorithm[] = ['HS256', 'HS384', 'HS512']
 
+type Digest = 'sha256' | 'sha384' | 'sha512'
+
 /** What an algorithm needs of a key, and how to check a signature with it. */
 interface AlgorithmSpec {
   /** JWK `kty` the key must have. */
@@ -30,39 +32,30 @@ interface AlgorithmSpec {
   signatureLength?: number
   /** Minimum key length in bytes for HMAC (RFC 7518 §3.2). */
   minSecretBytes?: number
-  verify: (data: Buffer, key: KeyObject, signature: Buffer) => boolean
+  /** Digest for node:crypto; `null` for EdDSA, which hashes internally. */
+  digest: Digest | null
+  /** The key as `crypto.verify` takes it for this algorithm (asymmetric only). */
+  keyInput: (key: KeyObject) => KeyObject | VerifyKeyObjectInput
 }
 
-function rsaPkcs1(hash: 'sha256' | 'sha384' | 'sha512'): AlgorithmSpec {
-  return { kty: 'RSA', verify: (data, key, signature) => verify(hash, data, key, signature) }
+const asIs = (key: KeyObject) => key
+
+function rsaPkcs1(digest: Digest): AlgorithmSpec {
+  return { kty: 'RSA', digest, keyInput: asIs }
 }
 
-function rsaPss(hash: 'sha256' | 'sha384' | 'sha512'): AlgorithmSpec {
-  return {
-    kty: 'RSA',
-    // RFC 7518 §3.5: the salt is as long as the digest; AUTO would also accept other lengths.
-    verify: (data, key, signature) =>
-      verify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature),
-  }
+function rsaPss(digest: Digest): AlgorithmSpec {
+  // RFC 7518 §3.5: the salt is as long as the digest; AUTO would also accept other lengths.
+  return { kty: 'RSA', digest, keyInput: (key) => ({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }) }
 }
 
-function ecdsa(hash: 'sha256' | 'sha384' | 'sha512', curve: string, signatureLength: number): AlgorithmSpec {
-  return {
-    kty: 'EC',
-    curves: [curve],
-    signatureLength,
-    verify: (data, key, signature) => verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature),
-  }
+function ecdsa(digest: Digest, curve: string, signatureLength: number): AlgorithmSpec {
+  return { kty: 'EC', curves: [curve], signatureLength, digest, keyInput: (key) => ({ key, dsaEncoding: 'ieee-p1363' }) }
 }
 
-function hmac(hash: 'sha256' | 'sha384' | 'sha512', digestBytes: number): AlgorithmSpec {
-  return {
-    kty: 'oct',
-    signatureLength: digestBytes,
-    // RFC 7518 §3.2: a key at least as long as the hash output.
-    minSecretBytes: digestBytes,
-    verify: (data, key, signature) => timingSafeEqual(createHmac(hash, key).update(data).digest(), signature),
-  }
+function hmac(digest: Digest, digestBytes: number): AlgorithmSpec {
+  // RFC 7518 §3.2: a key at least as long as the hash output.
+  return { kty: 'oct', signatureLength: digestBytes, minSecretBytes: digestBytes, digest, keyInput: asIs }
 }
 
 const SPECS: Readonly<Record<Algorithm, AlgorithmSpec>> = {
@@ -75,12 +68,8 @@ const SPECS: Readonly<Record<Algorithm, AlgorithmSpec>> = {
   ES256: ecdsa('sha256', 'P-256', 64),
   ES384: ecdsa('sha384', 'P-384', 96),
   ES512: ecdsa('sha512', 'P-521', 132),
-  EdDSA: {
-    kty: 'OKP',
-    // Ed448 is not offered: jose imports only Ed25519 keys for EdDSA.
-    curves: ['Ed25519'],
-    verify: (data, key, signature) => verify(null, data, key, signature),
-  },
+  // Ed448 is not offered: jose imports only Ed25519 keys for EdDSA.
+  EdDSA: { kty: 'OKP', curves: ['Ed25519'], digest: null, keyInput: asIs },
   HS256: hmac('sha256', 32),
   HS384: hmac('sha384', 48),
   HS512: hmac('sha512', 64),
@@ -99,16 +88,44 @@ export function algorithmSpec(alg: Algorithm): Readonly<AlgorithmSpec> {
   return SPECS[alg]
 }
 
+/** False when the signature cannot be right whatever the key: the wrong length for `alg`. */
+function hasPlausibleLength(spec: AlgorithmSpec, signature: Buffer): boolean {
+  return spec.signatureLength === undefined || signature.length === spec.signatureLength
+}
+
+function hmacMatches(spec: AlgorithmSpec, data: Buffer, key: KeyObject, signature: Buffer): boolean {
+  return timingSafeEqual(createHmac(spec.digest as Digest, key).update(data).digest(), signature)
+}
+
 /**
- * Verifies `signature` over `data` with `key` under `alg`. The caller has already checked that the
- * key fits the algorithm. Returns false, never throws, for a signature of the wrong shape.
+ * Verifies `signature` over `data` with `key` under `alg`, on this thread. The caller has already
+ * checked that the key fits the algorithm. Returns false, never throws, for a signature of the
+ * wrong shape.
  */
 export function verifySignature(alg: Algorithm, data: Buffer, key: KeyObject, signature: Buffer): boolean {
   const spec = SPECS[alg]
-  if (spec.signatureLength !== undefined && signature.length !== spec.signatureLength) return false
+  if (!hasPlausibleLength(spec, signature)) return false
   try {
-    return spec.verify(data, key, signature)
+    if (spec.kty === 'oct') return hmacMatches(spec, data, key, signature)
+    return verify(spec.digest, data, spec.keyInput(key), signature)
   } catch {
     return false
   }
+}
+
+/**
+ * Like {@link verifySignature}, but an asymmetric check runs on libuv's thread pool, so the event
+ * loop stays free and several checks use several cores. HMAC stays on this thread (it is cheap).
+ * Resolves false, never rejects, for a bad signature.
+ */
+export function verifySignatureOffThread(alg: Algorithm, data: Buffer, key: KeyObject, signature: Buffer): Promise<boolean> {
+  const spec = SPECS[alg]
+  if (spec.kty === 'oct' || !hasPlausibleLength(spec, signature)) return Promise.resolve(verifySignature(alg, data, key, signature))
+  return new Promise((resolve) => {
+    try {
+      verify(spec.digest, data, spec.keyInput(key), signature, (error, valid) => resolve(error === null && valid))
+    } catch {
+      resolve(false)
+    }
+  })
 }

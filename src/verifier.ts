@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import { isHmacAlgorithm, verifySignature, type Algorithm } from './algorithms.js'
+import { isHmacAlgorithm, verifySignature, verifySignatureOffThread, type Algorithm } from './algorithms.js'
 import { checkClaims, type ClaimsPolicy } from './claims.js'
 import { parseClaims, parseCompactJws, type CompactJws } from './compact.js'
 import { discoveryLocator } from './discovery.js'
@@ -159,7 +159,7 @@ class BearerVerifier implements Verifier {
     })
   }
 
-  /** Signature, then claims; builds the result. */
+  /** Signature (on this thread, or on the thread pool with `offloadSignatureChecks`), then claims. */
   private checkSignedToken(
     token: string,
     jws: CompactJws,
@@ -167,10 +167,27 @@ class BearerVerifier implements Verifier {
     alg: Algorithm,
     kid: string | undefined,
     key: VerificationKey | SecretKey | undefined,
-  ): VerifiedToken {
-    if (key === undefined || !verifySignature(alg, jws.signingInput, key.keyObject, jws.signature)) {
-      throw new InvalidTokenError('signature_invalid', 'the token signature is invalid')
+  ): VerifiedToken | Promise<VerifiedToken> {
+    if (key === undefined) throw new InvalidTokenError('signature_invalid', 'the token signature is invalid')
+    if (this.options.offloadSignatureChecks) {
+      return verifySignatureOffThread(alg, jws.signingInput, key.keyObject, jws.signature).then((valid) =>
+        this.acceptSigned(valid, token, jws, payload, alg, kid, key),
+      )
     }
+    return this.acceptSigned(verifySignature(alg, jws.signingInput, key.keyObject, jws.signature), token, jws, payload, alg, kid, key)
+  }
+
+  /** After the signature check: refuses a bad signature, checks the claims, builds the result. */
+  private acceptSigned(
+    validSignature: boolean,
+    token: string,
+    jws: CompactJws,
+    payload: JsonObject,
+    alg: Algorithm,
+    kid: string | undefined,
+    key: VerificationKey | SecretKey,
+  ): VerifiedToken {
+    if (!validSignature) throw new InvalidTokenError('signature_invalid', 'the token signature is invalid')
     checkClaims(payload, this.claimsPolicy, Date.now() / 1000)
     const result: VerifiedToken = { token, header: jws.header as JwtHeader, payload: payload as JwtPayload, scopes: grantedScopes(payload) }
     recordResult(result, this.options.realm)
@@ -182,7 +199,7 @@ class BearerVerifier implements Verifier {
   private remember(
     cache: VerifiedTokenCache,
     result: VerifiedToken,
-    key: VerificationKey | SecretKey | undefined,
+    key: VerificationKey | SecretKey,
     kid: string | undefined,
     alg: Algorithm,
   ): void {
@@ -193,7 +210,7 @@ class BearerVerifier implements Verifier {
     Object.freeze(result.payload)
     Object.freeze(result)
     let keyStillCurrent = () => true
-    if (key !== undefined && 'fingerprint' in key) {
+    if ('fingerprint' in key) {
       const source = this.keySourceFor(result.payload.iss)
       keyStillCurrent = () => source.peek(kid, alg)?.fingerprint === key.fingerprint
     }

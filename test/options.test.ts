@@ -300,6 +300,7 @@ describe('createVerifier: other options', () => {
     ['jwksMinAgeMs negative', { ...BASE, jwksMinAgeMs: -1 }, 'jwksMinAgeMs'],
     ['tokenCacheSize negative', { ...BASE, tokenCacheSize: -1 }, 'tokenCacheSize'],
     ['maxJsonDepth too small', { ...BASE, maxJsonDepth: 1 }, 'maxJsonDepth'],
+    ['offloadSignatureChecks as a string', { ...BASE, offloadSignatureChecks: 'yes' }, 'offloadSignatureChecks'],
     ['maxJsonDepth too large', { ...BASE, maxJsonDepth: 65 }, 'maxJsonDepth'],
     ['tokenCacheSize fractional', { ...BASE, tokenCacheSize: 1.5 }, 'tokenCacheSize'],
     ['tokenCacheSize too large', { ...BASE, tokenCacheSize: 2_000_000 }, 'tokenCacheSize'],

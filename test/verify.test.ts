@@ -311,3 +311,28 @@ describe('verify: scopes', () => {
     await expectCode(verifier.verify(token, { scopes: ['a'] }), 'token_expired')
   })
 })
+
+describe('verify: signature checks on the thread pool (offloadSignatureChecks)', () => {
+  it.each(ALGORITHMS)('accepts a valid %s token and refuses a forged one', async (alg) => {
+    const key = makeKey(alg)
+    const verifier = verifierFor([key], { offloadSignatureChecks: true })
+    await expect(verifier.verify(signToken(key))).resolves.toMatchObject({ header: { alg } })
+    const token = signToken(key)
+    const [h, , sig] = token.split('.')
+    const forged = `${h}.${b64url(JSON.stringify(claims({ sub: 'admin' })))}.${sig}`
+    await expectCode(verifier.verify(forged), 'signature_invalid')
+  })
+
+  it('reports a bad signature before expiry, as on the event loop', async () => {
+    const verifier = verifierFor([rsa], { offloadSignatureChecks: true })
+    const token = signToken(rsa, claims({ exp: 1000, iat: 900 }))
+    await expectCode(verifier.verify(`${token.slice(0, -4)}AAAA`), 'signature_invalid')
+    await expectCode(verifier.verify(token), 'token_expired')
+  })
+
+  it('verifies many tokens in flight at once', async () => {
+    const verifier = verifierFor([ec], { offloadSignatureChecks: true })
+    const results = await Promise.all(Array.from({ length: 32 }, (_, i) => verifier.verify(signToken(ec, claims({ sub: `user-${i}` })))))
+    expect(results.map((result) => result.payload.sub)).toEqual(Array.from({ length: 32 }, (_, i) => `user-${i}`))
+  })
+})
