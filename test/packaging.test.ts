@@ -149,6 +149,13 @@ async function install(project: string, linked: readonly string[]): Promise<void
   for (const name of linked) link(project, name)
 }
 
+/** The per-framework quick starts of the README: `[framework, code]`. */
+function readmeQuickStarts(): [string, string][] {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const blocks = [...readme.matchAll(/\*\*(Express|Koa|Fastify)\*\* \(`bearer-guard\/\w+`\):\n\n```ts\n([\s\S]*?)```/g)]
+  return blocks.map((match) => [(match[1] ?? '').toLowerCase(), match[2] ?? ''])
+}
+
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'bearer-guard-packaging-'))
 
@@ -192,6 +199,16 @@ beforeAll(async () => {
     cpSync(join(fixtures, tsconfig), join(fullProject, dir, 'tsconfig.json'))
     cpSync(join(fixtures, 'consumer.ts'), join(fullProject, dir, 'consumer.ts'))
   }
+
+  // The README's quick starts, pasted as they are into an ESM project that also has @koa/router.
+  for (const name of ['@koa/router', '@types/koa__router']) link(fullProject, name)
+  mkdirSync(join(fullProject, 'readme'))
+  writeFileSync(join(fullProject, 'readme', 'package.json'), `${JSON.stringify({ type: 'module' })}\n`)
+  const quickStarts = readmeQuickStarts()
+  for (const [framework, code] of quickStarts) writeFileSync(join(fullProject, 'readme', `${framework}.ts`), code)
+  const readmeConfig = JSON.parse(readFileSync(join(fixtures, 'tsconfig.node16.json'), 'utf8')) as { files: string[] }
+  readmeConfig.files = quickStarts.map(([framework]) => `${framework}.ts`)
+  writeFileSync(join(fullProject, 'readme', 'tsconfig.json'), JSON.stringify(readmeConfig))
 
   coreProject = join(scratch, 'core-only')
   await install(coreProject, dependencies)
@@ -377,6 +394,14 @@ describe.concurrent('the packed package', { timeout: 90_000 }, () => {
       const output = await runJson<unknown>(fullProject, [join(dir, 'out/consumer.js')])
       expect(output).toEqual({ sub: 'user-1', failure: 'token_expired', fastify: [200, { sub: 'user-1' }, 401] })
     }
+  })
+
+  it("the README's quick start for each framework compiles as pasted into a fresh project", async ({ expect }) => {
+    expect(readmeQuickStarts().map(([framework]) => framework)).toEqual(['express', 'koa', 'fastify'])
+    const tsc = join(root, 'node_modules/typescript/bin/tsc')
+    const result = await run(process.execPath, [tsc, '-p', join('readme', 'tsconfig.json'), '--noEmit'], fullProject)
+    const diagnostics = result.stdout.split(/\r?\n(?=\S)/).filter((text) => text.trim() !== '')
+    expect(diagnostics.filter((text) => !knownThirdPartyError.test(text)), explain(result, 'tsc diagnostics')).toEqual([])
   })
 
   it('publint reports no error or warning on the tarball', async ({ expect }) => {
