@@ -33,7 +33,9 @@ declare module 'fastify' {
 }
 
 const bearerGuard: FastifyPluginAsync<BearerGuardPluginOptions> = async (app, options) => {
-  const verifier = toVerifier('verifier' in options ? options.verifier : options)
+  // Fastify's own registration options are not verifier options.
+  const { prefix: _prefix, logLevel: _logLevel, logSerializers: _logSerializers, ...own } = options as BearerGuardPluginOptions & { prefix?: string; logLevel?: unknown; logSerializers?: unknown }
+  const verifier = toVerifier('verifier' in own ? own.verifier : (own as VerifierOptions))
 
   async function authenticate(request: FastifyRequest, guard: GuardOptions): Promise<void> {
     const { raw } = request

@@ -247,3 +247,14 @@ describe('fastify: over HTTP/2 and app.inject', () => {
     }
   })
 })
+
+describe("fastify: Fastify's own registration options", () => {
+  it('are not taken for verifier options', async () => {
+    const app = Fastify()
+    await app.register(bearerGuardPlugin, { ...verifierOptions, prefix: '/api', logLevel: 'warn' } as typeof verifierOptions)
+    app.get('/me', { onRequest: app.requireAuth }, async (request) => ({ sub: request.auth?.payload.sub }))
+    const response = await app.inject({ url: '/me', headers: { authorization: `Bearer ${tokenWith('read:users')}` } })
+    expect(response.statusCode).toBe(200)
+    await app.close()
+  })
+})
