@@ -1,5 +1,5 @@
 // Throughput of JWT access-token verification: bearer-guard against the node:crypto limit and
-// against jose and fast-jwt, in one process and one run, on the same distinct tokens.
+// against jose, fast-jwt and aws-jwt-verify, in one process and one run, on the same distinct tokens.
 //
 //   npm run bench                 builds dist/, then runs the full benchmark (about a minute)
 //   node bench/verify.mjs --quick a few hundred tokens, one short round: checks that the bench
@@ -8,6 +8,8 @@
 // Other flags: --tokens=N  --rounds=N  --round-ms=N  --warmup-ms=N
 //              --algs=RS256,ES256  --libs=bearer-guard,fast-jwt  (subsets, e.g. for profiling)
 //              --verbose  (also ops per CPU-second, and the ops/s and CPU share of every round)
+//              --json FILE  (or --json=FILE) writes every measured number, the machine and the
+//                           command as JSON (read by bench/chart.mjs)
 //
 // Columns:
 //   LIMIT        crypto.verify of one precomputed signature with a cached KeyObject
@@ -16,6 +18,9 @@
 //   bearer-guard createVerifier({ issuer, audience, jwks: { keys: [jwk] } }).verify(token), awaited
 //   jose         jwtVerify(token, importJWK(jwk)) (WebCrypto CryptoKey), awaited
 //   fast-jwt     createVerifier({ key: pem, algorithms, allowedIss, allowedAud, cache: false })
+//   aws-jwt-verify JwtVerifier.create({ issuer, audience, jwksUri }) with the key set put in its
+//                cache by cacheJwks({ keys: [jwk] }) (nothing is fetched), verify(token) awaited;
+//                it has no PS256, so that cell is empty
 //
 // Each cell is the median ops/s over the rounds, and in parentheses the spread over the rounds,
 // (max - min) / median. Libraries are interleaved within each round, in an order that rotates from
@@ -27,12 +32,14 @@
 
 import { Buffer } from 'node:buffer'
 import { constants, createPublicKey, generateKeyPair, randomBytes, randomUUID, sign, verify } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, relative, resolve } from 'node:path'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { URL } from 'node:url'
 import { promisify } from 'node:util'
 
+import { JwtVerifier as AwsJwtVerifier } from 'aws-jwt-verify'
 import { createVerifier as createFastJwtVerifier } from 'fast-jwt'
 import { importJWK, jwtVerify } from 'jose'
 import { createVerifier } from '../dist/index.js'
@@ -44,8 +51,13 @@ const startedAt = performance.now()
 
 function parseArgs(argv) {
   const args = { quick: false }
-  for (const arg of argv) {
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]
     if (arg === '--quick') args.quick = true
+    else if (arg === '--json') {
+      if (argv[index + 1] === undefined || argv[index + 1].startsWith('--')) throw new Error('--json needs a file name')
+      args.json = argv[++index]
+    }
     else if (arg === '--verbose') args.verbose = true
     else if (arg === '--help' || arg === '-h') args.help = true
     else {
@@ -65,11 +77,13 @@ function positiveInt(value, fallback, name) {
 }
 
 const ALL_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA']
-const ALL_LIBS = ['LIMIT', 'LIMIT+parse', 'bearer-guard', 'jose', 'fast-jwt']
+const ALL_LIBS = ['LIMIT', 'LIMIT+parse', 'bearer-guard', 'jose', 'fast-jwt', 'aws-jwt-verify']
+/** Algorithms a library cannot verify: its cell stays empty. */
+const UNSUPPORTED = { 'aws-jwt-verify': ['PS256'] }
 
 const args = parseArgs(process.argv.slice(2))
 if (args.help) {
-  console.log('usage: node bench/verify.mjs [--quick] [--verbose] [--tokens=N] [--rounds=N] [--round-ms=N] [--warmup-ms=N] [--algs=RS256,...] [--libs=bearer-guard,...]')
+  console.log('usage: node bench/verify.mjs [--quick] [--verbose] [--json FILE] [--tokens=N] [--rounds=N] [--round-ms=N] [--warmup-ms=N] [--algs=RS256,...] [--libs=bearer-guard,...]')
   process.exit(0)
 }
 const QUICK = args.quick
@@ -98,11 +112,15 @@ function versionOf(pkg) {
 }
 const ownVersion = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
 const cpus = os.cpus()
+const loadAtStart = os.loadavg()
+const startedAtDate = new Date()
 
 console.log('bearer-guard verify benchmark' + (QUICK ? ' (--quick: correctness smoke test, numbers are meaningless)' : ''))
 console.log(`node ${process.version} (V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl}), ${os.platform()} ${os.arch()}`)
 console.log(`cpu: ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} cores (available parallelism ${os.availableParallelism()}), load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`)
-console.log(`libraries: bearer-guard ${ownVersion} (dist), jose ${versionOf('jose')}, fast-jwt ${versionOf('fast-jwt')}`)
+console.log(
+  `libraries: bearer-guard ${ownVersion} (dist), jose ${versionOf('jose')}, fast-jwt ${versionOf('fast-jwt')}, aws-jwt-verify ${versionOf('aws-jwt-verify')}`,
+)
 console.log(`setup: ${TOKENS} distinct tokens per algorithm, ${ROUNDS} round(s) of ${ROUND_MS} ms per cell after ${WARMUP_MS} ms warm-up, one verification at a time`)
 console.log()
 
@@ -271,6 +289,18 @@ async function makeVerifiers(suite) {
     async: false,
     run: (token) => fastJwt(token),
     ok: (payload, i) => payload.jti === jtis[i],
+  }
+
+  // 6. aws-jwt-verify, with the key set placed in its cache: nothing is fetched. `verify` (async)
+  // is what a server calls; its `verifySync` measured the same within noise.
+  if (!UNSUPPORTED['aws-jwt-verify'].includes(alg)) {
+    const aws = AwsJwtVerifier.create({ issuer: ISSUER, audience: AUDIENCE, jwksUri: `${ISSUER}.well-known/jwks.json` })
+    aws.cacheJwks({ keys: [jwk] })
+    verifiers['aws-jwt-verify'] = {
+      async: true,
+      run: (token) => aws.verify(token),
+      ok: (payload, i) => payload.jti === jtis[i],
+    }
   }
 
   for (const name of Object.keys(verifiers)) if (!LIBS.includes(name)) delete verifiers[name]
@@ -443,7 +473,12 @@ function printTable(title, ratesOf) {
     const medians = {}
     const row = [alg]
     for (const lib of libsInRun) {
-      const rates = ratesOf(cells.find((c) => c.alg === alg && c.lib === lib))
+      const cell = cells.find((c) => c.alg === alg && c.lib === lib)
+      if (cell === undefined) {
+        row.push('-')
+        continue
+      }
+      const rates = ratesOf(cell)
       medians[lib] = median(rates)
       row.push(`${fmtOps(medians[lib])}${fmtSpread(rates)}`)
     }
@@ -486,11 +521,97 @@ if (VERBOSE) {
   console.log('each round: ops/s [CPU share]')
   for (const cell of cells) {
     const rounds = cell.rates.map((rate, round) => `${fmtOps(rate)} [${(100 * cell.cpuShares[round]).toFixed(0)}%]`)
-    console.log(`${cell.alg.padEnd(6)} ${cell.lib.padEnd(13)} ${rounds.join('  ')}`)
+    console.log(`${cell.alg.padEnd(6)} ${cell.lib.padEnd(14)} ${rounds.join('  ')}`)
   }
 }
 console.log()
 console.log(`timed for ${timingSeconds.toFixed(1)} s; whole run ${((performance.now() - startedAt) / 1000).toFixed(1)} s`)
+
+// ---------------------------------------------------------------------------------------------
+// JSON: every measured number, for bench/chart.mjs and BENCHMARKS.md. Not written for a run that
+// failed a check.
+
+if (args.json !== undefined && failures.length === 0) {
+  const repoRoot = resolve(new URL('..', import.meta.url).pathname)
+  const script = relative(repoRoot, process.argv[1]) || process.argv[1]
+  const quote = (arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)
+  const summary = (values) => ({
+    median: median(values),
+    min: Math.min(...values),
+    max: Math.max(...values),
+    spread: values.length < 2 ? 0 : (Math.max(...values) - Math.min(...values)) / median(values),
+    rounds: values,
+  })
+  const results = {}
+  for (const alg of ALGS) {
+    results[alg] = {}
+    for (const lib of libsInRun) {
+      const cell = cells.find((c) => c.alg === alg && c.lib === lib)
+      if (cell === undefined) {
+        results[alg][lib] = null // not supported by the library
+        continue
+      }
+      results[alg][lib] = {
+        opsPerSecond: summary(cell.rates),
+        opsPerCpuSecond: summary(cell.cpuRates),
+        cpuShare: summary(cell.cpuShares),
+        operations: cell.ops,
+      }
+    }
+  }
+  const ratio = (alg, a, b, metric) => {
+    const x = results[alg][a]?.[metric].median
+    const y = results[alg][b]?.[metric].median
+    return x === undefined || y === undefined ? null : x / y
+  }
+  const ratios = {}
+  for (const alg of ALGS) {
+    ratios[alg] = {}
+    for (const metric of ['opsPerSecond', 'opsPerCpuSecond']) {
+      ratios[alg][metric] = {
+        'bearer-guard/LIMIT': ratio(alg, 'bearer-guard', 'LIMIT', metric),
+        'bearer-guard/LIMIT+parse': ratio(alg, 'bearer-guard', 'LIMIT+parse', metric),
+        'bearer-guard/fast-jwt': ratio(alg, 'bearer-guard', 'fast-jwt', metric),
+        'bearer-guard/jose': ratio(alg, 'bearer-guard', 'jose', metric),
+        'bearer-guard/aws-jwt-verify': ratio(alg, 'bearer-guard', 'aws-jwt-verify', metric),
+      }
+    }
+  }
+  const report = {
+    benchmark: 'bench/verify.mjs',
+    command: `node ${[script, ...process.argv.slice(2)].map(quote).join(' ')}`,
+    quick: QUICK,
+    startedAt: startedAtDate.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: {
+      node: process.version,
+      v8: process.versions.v8,
+      openssl: process.versions.openssl,
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+      cpu: cpus[0]?.model ?? 'unknown',
+      cores: cpus.length,
+      availableParallelism: os.availableParallelism(),
+      totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+      loadAverageAtStart: loadAtStart,
+      loadAverageAtEnd: os.loadavg(),
+    },
+    libraries: {
+      'bearer-guard': `${ownVersion} (dist)`,
+      jose: versionOf('jose'),
+      'fast-jwt': versionOf('fast-jwt'),
+      'aws-jwt-verify': versionOf('aws-jwt-verify'),
+    },
+    setup: { tokensPerAlgorithm: TOKENS, rounds: ROUNDS, roundMs: ROUND_MS, warmupMs: WARMUP_MS, algorithms: ALGS, libraries: libsInRun },
+    cpuShare: { median: medianShare, min: minShare, contended, note: 'process CPU time / wall time of the timed loops, jose excluded' },
+    timedSeconds: timingSeconds,
+    results,
+    ratios,
+  }
+  const file = resolve(args.json)
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
+  console.log(`wrote ${relative(process.cwd(), file) || file}`)
+}
 
 if (failures.length > 0) {
   console.error(`\n${failures.length} check(s) failed`)
