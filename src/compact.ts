@@ -59,19 +59,42 @@ function parseHeader(bytes: Buffer, maxDepth: number): JsonObject {
  *
  * @throws InvalidTokenError `token_too_large`, `token_malformed` or `token_unsupported_format`.
  */
-export function parseCompactJws(token: unknown, maxLength: number, maxDepth = MAX_JSON_DEPTH): CompactJws {
+export function parseCompactJws(token: unknown, maxLength: number, maxDepth = MAX_JSON_DEPTH, headers?: HeaderCache): CompactJws {
   if (typeof token !== 'string') throw malformed('the token is not a string')
   if (token.length > maxLength) throw new InvalidTokenError('token_too_large', 'the token is longer than allowed')
   const firstDot = token.indexOf('.')
   const secondDot = firstDot === -1 ? -1 : token.indexOf('.', firstDot + 1)
   if (firstDot < 1 || secondDot === -1 || token.indexOf('.', secondDot + 1) !== -1) throw describeNonCompact(token)
   if (secondDot === firstDot + 1 || secondDot === token.length - 1) throw malformed('the token has an empty segment')
-  const header = parseHeader(decodeSegment(token, 0, firstDot), maxDepth)
+  const header = headers === undefined ? parseHeader(decodeSegment(token, 0, firstDot), maxDepth) : headers.parse(token.slice(0, firstDot), maxDepth)
   return {
     header,
     payloadBytes: decodeSegment(token, firstDot + 1, secondDot),
     signingInput: Buffer.from(token.slice(0, secondDot), 'latin1'),
     signature: decodeSegment(token, secondDot + 1, token.length),
+  }
+}
+
+/** Most distinct header segments a {@link HeaderCache} holds before it starts over. */
+const HEADER_CACHE_SIZE = 64
+
+/**
+ * Parsed headers by their exact base64url segment. An issuer signs every token with one of a few
+ * headers (same `alg`, `kid`, `typ`), so the header need not be decoded and parsed per token. The
+ * parsed headers are frozen, since every token with that segment shares one object. Bounded: when
+ * full it starts over, so a stream of distinct headers costs only the parsing it would cost anyway.
+ */
+export class HeaderCache {
+  private readonly parsed = new Map<string, JsonObject>()
+
+  parse(segment: string, maxDepth: number): JsonObject {
+    let header = this.parsed.get(segment)
+    if (header === undefined) {
+      header = Object.freeze(parseHeader(decodeSegment(segment, 0, segment.length), maxDepth))
+      if (this.parsed.size >= HEADER_CACHE_SIZE) this.parsed.clear()
+      this.parsed.set(segment, header)
+    }
+    return header
   }
 }
 

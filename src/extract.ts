@@ -24,24 +24,22 @@ const BEARER_CREDENTIALS = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
 // The scheme is Bearer when the name ends there; a tab after it is malformed Bearer credentials.
 const BEARER_SCHEME = /^Bearer(?:[ \t]|$)/i
 
-/** `content-type` → `Content-Type`: the spelling a plain header record may use instead of Node's. */
-function titleCase(name: string): string {
-  return name.replace(/(?:^|-)[a-z]/g, (start) => start.toUpperCase())
-}
+/** The spelling a plain header record may use instead of Node's lower case. */
+const TITLE_CASE: Readonly<Record<string, string>> = { authorization: 'Authorization', 'content-type': 'Content-Type' }
 
 function listOf(value: string | readonly string[] | undefined): readonly string[] {
   if (value === undefined) return []
   return typeof value === 'string' ? [value] : value
 }
 
-function headerValues(headers: HeadersLike, name: string): readonly string[] {
+function headerValues(headers: HeadersLike, name: 'authorization' | 'content-type'): readonly string[] {
   if (typeof (headers as Headers).get === 'function' && typeof (headers as Headers).has === 'function') {
     const value = (headers as Headers).get(name)
     return value === null ? [] : [value]
   }
   const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>
   const lower = record[name]
-  const titled = record[titleCase(name)]
+  const titled = record[TITLE_CASE[name] as string]
   // Both spellings present are two headers, unless it is one value seen through both names.
   if (titled === undefined || titled === lower) return listOf(lower)
   return [...listOf(lower), ...listOf(titled)]

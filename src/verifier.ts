@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import { isHmacAlgorithm, verifySignature, verifySignatureOffThread, type Algorithm } from './algorithms.js'
 import { checkClaims, type ClaimsPolicy } from './claims.js'
-import { parseClaims, parseCompactJws, type CompactJws } from './compact.js'
+import { HeaderCache, parseClaims, parseCompactJws, type CompactJws } from './compact.js'
 import { discoveryLocator } from './discovery.js'
 import { BearerError, InvalidTokenError } from './errors.js'
 import { extractToken, type RequestLike } from './extract.js'
@@ -10,7 +10,7 @@ import type { JsonObject } from './json.js'
 import { KeySetUnavailable, RemoteKeySet, StaticKeySet, type KeySource } from './jwks.js'
 import type { VerificationKey } from './keys.js'
 import { RFC9068_REQUIRED_CLAIMS, resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js'
-import { recordResult } from './results.js'
+import { markedResult } from './results.js'
 import { assertScopes, grantedScopes, type ScopeMatch } from './scopes.js'
 import { VerifiedTokenCache } from './token-cache.js'
 
@@ -94,6 +94,7 @@ class BearerVerifier implements Verifier {
   // at most one per configured issuer.
   private readonly keySources = new Map<string, KeySource>()
   private readonly secretKey: SecretKey | undefined
+  private readonly headerCache = new HeaderCache()
   /** True when keys come from each issuer's discovered JWK Set (no `jwks`, no `jwksUri`). */
   private readonly discovered: boolean
   private readonly tokenCache: VerifiedTokenCache | undefined
@@ -146,7 +147,7 @@ class BearerVerifier implements Verifier {
 
   /** The whole check of one token: format, header, key, signature, claims. */
   private verifyToken(token: string): VerifiedToken | Promise<VerifiedToken> {
-    const jws = parseCompactJws(token, this.options.maxTokenLength, this.options.maxJsonDepth)
+    const jws = parseCompactJws(token, this.options.maxTokenLength, this.options.maxJsonDepth, this.headerCache)
     const { alg, kid } = checkHeader(jws.header, this.headerPolicy)
     const payload = parseClaims(jws.payloadBytes, this.options.maxJsonDepth)
     if (isHmacAlgorithm(alg)) return this.checkSignedToken(token, jws, payload, alg, kid, this.secretKey)
@@ -189,8 +190,7 @@ class BearerVerifier implements Verifier {
   ): VerifiedToken {
     if (!validSignature) throw new InvalidTokenError('signature_invalid', 'the token signature is invalid')
     checkClaims(payload, this.claimsPolicy, Date.now() / 1000)
-    const result: VerifiedToken = { token, header: jws.header as JwtHeader, payload: payload as JwtPayload, scopes: grantedScopes(payload) }
-    recordResult(result, this.options.realm)
+    const result = markedResult(token, jws.header as JwtHeader, payload as JwtPayload, grantedScopes(payload), this.options.realm)
     if (this.tokenCache !== undefined) this.remember(this.tokenCache, result, key, kid, alg)
     return result
   }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { parseClaims, parseCompactJws } from '../src/compact.js'
+import { HeaderCache, parseClaims, parseCompactJws } from '../src/compact.js'
 import { InvalidTokenError, type InvalidTokenCode } from '../src/errors.js'
 import { JsonRejectedError } from '../src/json.js'
 import { b64url } from './helpers.js'
@@ -278,5 +278,32 @@ describe('parseClaims', () => {
   it('refuses a payload that is not utf-8', () => {
     const bytes = Buffer.concat([Buffer.from('{"sub":"'), Buffer.from('eda080edb080', 'hex'), Buffer.from('"}')])
     expect((claimsFailure(bytes).cause as JsonRejectedError).rejection).toBe('not_utf8')
+  })
+})
+
+describe('HeaderCache', () => {
+  it('parses each distinct header segment once and shares one frozen object', () => {
+    const cache = new HeaderCache()
+    const segment = b64url(JSON.stringify({ alg: 'RS256', kid: 'k' }))
+    const first = cache.parse(segment, 32)
+    expect(cache.parse(segment, 32)).toBe(first)
+    expect(Object.isFrozen(first)).toBe(true)
+    expect(first).toEqual(Object.assign(Object.create(null), { alg: 'RS256', kid: 'k' }))
+  })
+
+  it('applies every check to a header it has not seen, and never caches a failure', () => {
+    const cache = new HeaderCache()
+    for (let i = 0; i < 2; i++) {
+      expect(() => cache.parse(b64url('{"alg":"RS256","alg":"none"}'), 32)).toThrow(InvalidTokenError)
+      expect(() => cache.parse(`${b64url('{"alg":"RS256"}')}A`, 32)).toThrow(InvalidTokenError)
+    }
+  })
+
+  it('stays bounded under a stream of distinct headers and keeps answering correctly', () => {
+    const cache = new HeaderCache()
+    for (let i = 0; i < 1000; i++) {
+      expect(cache.parse(b64url(JSON.stringify({ alg: 'ES256', kid: `k${i}` })), 32).kid).toBe(`k${i}`)
+    }
+    expect((cache as unknown as { parsed: Map<string, unknown> }).parsed.size).toBeLessThanOrEqual(64)
   })
 })
