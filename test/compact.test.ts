@@ -307,3 +307,19 @@ describe('HeaderCache', () => {
     expect((cache as unknown as { parsed: Map<string, unknown> }).parsed.size).toBeLessThanOrEqual(64)
   })
 })
+
+describe('characters the base64 decoder would misread', () => {
+  // Node's decoder reads only the low byte of each character: U+0165 (ť) would pass for 'e'.
+  it.each([0, 1, 2])('refuses a non-ASCII character whose low byte is base64url, in segment %i', (segment) => {
+    const token = `${b64url(JSON.stringify({ alg: 'RS256' }))}.${b64url('{"sub":"a","exp":1}')}.${b64url('signature')}`
+    const parts = token.split('.')
+    const target = parts[segment] ?? ''
+    const index = [...target].findIndex((char) => char === 'e' || char === 'J' || char === 'A')
+    expect(index).toBeGreaterThanOrEqual(0)
+    const lowByte = target.charCodeAt(index)
+    parts[segment] = `${target.slice(0, index)}${String.fromCharCode(0x100 + lowByte)}${target.slice(index + 1)}`
+    const mutated = parts.join('.')
+    expect(() => parseCompactJws(mutated, 8192)).toThrow(InvalidTokenError)
+    expect(() => parseCompactJws(mutated, 8192, 32, new HeaderCache())).toThrow(InvalidTokenError)
+  })
+})
