@@ -40,9 +40,7 @@
 // LIMIT (µs per request / µs per bare verify): the adapter target is ≤ 1.3×.
 
 import { verify } from 'node:crypto'
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { IncomingMessage } from 'node:http'
-import { dirname, relative, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 
 import fastifyJwt from '@fastify/jwt'
@@ -60,6 +58,8 @@ import {
   ISSUER,
   SCHEMES,
   commandLine,
+  fail,
+  failures,
   fmtInt,
   fmtSpread,
   loadText,
@@ -74,6 +74,7 @@ import {
   startJwksServer,
   summary,
   versionOf,
+  writeReport,
 } from './support.mjs'
 
 const startedAt = performance.now()
@@ -308,11 +309,6 @@ async function makeRows(suite) {
 // ---------------------------------------------------------------------------------------------
 // Correctness first
 
-const failures = []
-function fail(message) {
-  failures.push(message)
-  console.error(`FAIL ${message}`)
-}
 
 async function outcome(row, i) {
   try {
@@ -551,8 +547,6 @@ console.log()
 console.log(`timed for ${timingSeconds.toFixed(1)} s; whole run ${((performance.now() - startedAt) / 1000).toFixed(1)} s`)
 
 if (args.json !== undefined && failures.length === 0) {
-  const file = resolve(args.json)
-  mkdirSync(dirname(file), { recursive: true })
   const report = {
     benchmark: 'bench/adapters.mjs',
     command: commandLine(),
@@ -565,8 +559,7 @@ if (args.json !== undefined && failures.length === 0) {
     headerObjects,
     results,
   }
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
-  console.log(`wrote ${relative(process.cwd(), file) || file}`)
+  writeReport(args.json, report)
 }
 
 if (failures.length > 0) {

@@ -33,9 +33,8 @@
 import { Buffer } from 'node:buffer'
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
-import { dirname, relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath, URL } from 'node:url'
 
@@ -45,6 +44,8 @@ import {
   AUDIENCE,
   ISSUER,
   commandLine,
+  fail,
+  failures,
   fmtInt,
   loadText,
   machine,
@@ -58,6 +59,7 @@ import {
   startJwksServer,
   summary,
   versionOf,
+  writeReport,
 } from './support.mjs'
 
 const startedAt = performance.now()
@@ -194,11 +196,6 @@ for (const framework of FRAMEWORKS) {
 }
 for (const cell of cells) Object.assign(cell, { tokenCursor: 0, rates: [], cpuRates: [], serverShares: [], clientShares: [], elus: [], latencies: [], non2xx: 0, errors: 0, timeouts: 0, served: 0, authenticated: 0 })
 
-const failures = []
-function fail(message) {
-  failures.push(message)
-  console.error(`FAIL ${message}`)
-}
 
 async function shutdown() {
   await Promise.all(cells.map((cell) => cell.stop?.()))
@@ -372,8 +369,6 @@ if (VERBOSE) {
 }
 
 if (args.json !== undefined && failures.length === 0) {
-  const file = resolve(args.json)
-  mkdirSync(dirname(file), { recursive: true })
   const report = {
     benchmark: 'bench/http.mjs',
     command: commandLine(),
@@ -384,8 +379,7 @@ if (args.json !== undefined && failures.length === 0) {
     setup: { connections: CONNECTIONS, rounds: ROUNDS, durationSeconds: DURATION, warmupSeconds: WARMUP, tokensPerAlgorithm: TOKENS, algorithms: ALGS, frameworks: FRAMEWORKS },
     results,
   }
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
-  console.log(`wrote ${relative(process.cwd(), file) || file}`)
+  writeReport(args.json, report)
 }
 
 if (failures.length > 0) {

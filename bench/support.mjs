@@ -1,13 +1,13 @@
-// Shared by bench/adapters.mjs and bench/http.mjs: keys, distinct tokens, the tokens every verifier
-// must refuse, a JWK Set server on 127.0.0.1, machine details, statistics and table printing.
-// (bench/verify.mjs keeps its own copy of the token code so that it runs on its own, as CI does.)
+// Shared by bench/verify.mjs, bench/adapters.mjs and bench/http.mjs: arguments, keys, distinct
+// tokens, the tokens every verifier must refuse, a JWK Set server on 127.0.0.1, machine details,
+// failure bookkeeping, statistics, table printing and the --json file.
 
 import { Buffer } from 'node:buffer'
 import { constants, createPublicKey, generateKeyPair, randomBytes, randomUUID, sign } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import os from 'node:os'
-import { relative, resolve } from 'node:path'
+import { dirname, relative, resolve } from 'node:path'
 import { URL, fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
@@ -90,7 +90,7 @@ export function printMachine(title) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Keys and tokens (the same shape as bench/verify.mjs: RFC 9068 claims, about 400 bytes of JSON)
+// Keys and tokens: RFC 9068 claims plus what a real authorization server adds, about 400 bytes of JSON
 
 const signAsync = promisify(sign)
 const generateKeyPairAsync = promisify(generateKeyPair)
@@ -143,7 +143,8 @@ export async function signJws(alg, privateKey, header, payload) {
 
 /**
  * `count` distinct tokens of one algorithm and key, their `jti`s, the precomputed inputs of a bare
- * crypto.verify of each (the LIMIT), and tokens every verifier must refuse.
+ * crypto.verify of each (the LIMIT), and tokens every verifier must refuse, each with the error
+ * code bearer-guard gives it (undefined where the code is not pinned down).
  */
 export async function makeSuite(alg, count) {
   const { privateKey, publicKey } = await keyPairFor(alg)
@@ -154,7 +155,7 @@ export async function makeSuite(alg, count) {
   const now = Math.floor(Date.now() / 1000)
   const tokens = new Array(count)
   const jtis = new Array(count)
-  const BATCH = 256 // signed on the libuv thread pool, a few hundred at a time
+  const BATCH = 256 // signed on the libuv thread pool, so that every core signs; a few hundred at a time
   for (let start = 0; start < count; start += BATCH) {
     const jobs = []
     for (let i = start; i < Math.min(start + BATCH, count); i++) {
@@ -177,13 +178,25 @@ export async function makeSuite(alg, count) {
   flipped[flipped.length >> 1] ^= 0x01
   const otherKeys = await keyPairFor(alg)
   const bad = [
-    { name: 'payload swapped', token: `${h0}.${p1}.${s0}` },
-    { name: 'signature bit flipped', token: `${h0}.${p0}.${flipped.toString('base64url')}` },
-    { name: 'signed by another key', token: await signJws(alg, otherKeys.privateKey, header, claimsFor(0, now)) },
-    { name: 'alg none', token: `${b64url({ alg: 'none', typ: 'at+jwt', kid })}.${p0}.` },
-    { name: 'expired', token: await signJws(alg, privateKey, header, claimsFor(0, now - 7200, { exp: now - 3600 })) },
-    { name: 'other audience', token: await signJws(alg, privateKey, header, claimsFor(0, now, { aud: 'https://other-api.example.com' })) },
-    { name: 'other issuer', token: await signJws(alg, privateKey, header, claimsFor(0, now, { iss: 'https://evil.example.com/' })) },
+    { name: 'payload swapped', token: `${h0}.${p1}.${s0}`, code: 'signature_invalid' },
+    { name: 'signature bit flipped', token: `${h0}.${p0}.${flipped.toString('base64url')}`, code: 'signature_invalid' },
+    { name: 'signed by another key', token: await signJws(alg, otherKeys.privateKey, header, claimsFor(0, now)), code: 'signature_invalid' },
+    { name: 'alg none', token: `${b64url({ alg: 'none', typ: 'at+jwt', kid })}.${p0}.`, code: undefined },
+    {
+      name: 'expired',
+      token: await signJws(alg, privateKey, header, claimsFor(0, now - 7200, { exp: now - 3600 })),
+      code: 'token_expired',
+    },
+    {
+      name: 'other audience',
+      token: await signJws(alg, privateKey, header, claimsFor(0, now, { aud: 'https://other-api.example.com' })),
+      code: 'audience_mismatch',
+    },
+    {
+      name: 'other issuer',
+      token: await signJws(alg, privateKey, header, claimsFor(0, now, { iss: 'https://evil.example.com/' })),
+      code: 'issuer_mismatch',
+    },
   ]
 
   return { alg, kid, jwk, pem, publicKey: createPublicKey(pem), tokens, jtis, limitInputs, bad }
@@ -210,6 +223,16 @@ export async function startJwksServer(keys) {
     hits: () => hits,
     close: () => new Promise((resolveClose) => server.close(resolveClose)),
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures: every check that fails is printed at once and counted; the scripts exit non-zero.
+
+export const failures = []
+
+export function fail(message) {
+  failures.push(message)
+  console.error(`FAIL ${message}`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,4 +266,15 @@ export function printTable(header, rows) {
   console.log(line(header))
   console.log(line(widths.map((width) => '-'.repeat(width))))
   for (const row of rows) console.log(line(row))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The --json file
+
+/** Writes `report` as indented JSON to `path` (its folder made if need be) and says so. */
+export function writeReport(path, report) {
+  const file = resolve(path)
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
+  console.log(`wrote ${relative(process.cwd(), file) || file}`)
 }

@@ -31,57 +31,47 @@
 // bearer-guard (or any other verifier) accepts a forged, expired or foreign token.
 
 import { Buffer } from 'node:buffer'
-import { constants, createPublicKey, generateKeyPair, randomBytes, randomUUID, sign, verify } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, relative, resolve } from 'node:path'
+import { verify } from 'node:crypto'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
-import { URL } from 'node:url'
-import { promisify } from 'node:util'
 
 import { JwtVerifier as AwsJwtVerifier } from 'aws-jwt-verify'
 import { createVerifier as createFastJwtVerifier } from 'fast-jwt'
 import { importJWK, jwtVerify } from 'jose'
 import { createVerifier } from '../dist/index.js'
+import {
+  AUDIENCE,
+  ISSUER,
+  SCHEMES,
+  commandLine,
+  fail,
+  failures,
+  fmtInt,
+  fmtSpread,
+  loadText,
+  machine,
+  makeSuite,
+  median,
+  ownVersion,
+  parseArgs,
+  positiveInt,
+  printTable,
+  summary,
+  versionOf,
+  writeReport,
+} from './support.mjs'
 
 const startedAt = performance.now()
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
-function parseArgs(argv) {
-  const args = { quick: false }
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]
-    if (arg === '--quick') args.quick = true
-    else if (arg === '--json') {
-      if (argv[index + 1] === undefined || argv[index + 1].startsWith('--')) throw new Error('--json needs a file name')
-      args.json = argv[++index]
-    }
-    else if (arg === '--verbose') args.verbose = true
-    else if (arg === '--help' || arg === '-h') args.help = true
-    else {
-      const match = /^--([a-z-]+)=(.*)$/.exec(arg)
-      if (match === null) throw new Error(`unknown argument ${arg}`)
-      args[match[1]] = match[2]
-    }
-  }
-  return args
-}
-
-function positiveInt(value, fallback, name) {
-  if (value === undefined) return fallback
-  const number = Number(value)
-  if (!Number.isInteger(number) || number <= 0) throw new Error(`--${name} must be a positive whole number`)
-  return number
-}
-
 const ALL_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA']
 const ALL_LIBS = ['LIMIT', 'LIMIT+parse', 'bearer-guard', 'jose', 'fast-jwt', 'aws-jwt-verify']
 /** Algorithms a library cannot verify: its cell stays empty. */
 const UNSUPPORTED = { 'aws-jwt-verify': ['PS256'] }
 
-const args = parseArgs(process.argv.slice(2))
+const args = parseArgs(process.argv.slice(2), ['json'])
 if (args.help) {
   console.log('usage: node bench/verify.mjs [--quick] [--verbose] [--json FILE] [--tokens=N] [--rounds=N] [--round-ms=N] [--warmup-ms=N] [--algs=RS256,...] [--libs=bearer-guard,...]')
   process.exit(0)
@@ -97,138 +87,21 @@ const LIBS = args.libs === undefined ? ALL_LIBS : args.libs.split(',')
 for (const alg of ALGS) if (!ALL_ALGS.includes(alg)) throw new Error(`unknown algorithm ${alg}; one of ${ALL_ALGS}`)
 for (const lib of LIBS) if (!ALL_LIBS.includes(lib)) throw new Error(`unknown library ${lib}; one of ${ALL_LIBS}`)
 
-const ISSUER = 'https://auth.example.com/'
-const AUDIENCE = 'https://api.example.com'
-
 // ---------------------------------------------------------------------------------------------
 // Machine
 
-function versionOf(pkg) {
-  try {
-    return JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), 'utf8')).version
-  } catch {
-    return '?'
-  }
-}
-const ownVersion = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
-const cpus = os.cpus()
-const loadAtStart = os.loadavg()
+const loadAtStart = machine().loadAverage
 const startedAtDate = new Date()
 
 console.log('bearer-guard verify benchmark' + (QUICK ? ' (--quick: correctness smoke test, numbers are meaningless)' : ''))
 console.log(`node ${process.version} (V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl}), ${os.platform()} ${os.arch()}`)
-console.log(`cpu: ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} cores (available parallelism ${os.availableParallelism()}), load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`)
+const { cpu, cores, availableParallelism } = machine()
+console.log(`cpu: ${cpu}, ${cores} cores (available parallelism ${availableParallelism}), load average ${loadText()}`)
 console.log(
   `libraries: bearer-guard ${ownVersion} (dist), jose ${versionOf('jose')}, fast-jwt ${versionOf('fast-jwt')}, aws-jwt-verify ${versionOf('aws-jwt-verify')}`,
 )
 console.log(`setup: ${TOKENS} distinct tokens per algorithm, ${ROUNDS} round(s) of ${ROUND_MS} ms per cell after ${WARMUP_MS} ms warm-up, one verification at a time`)
 console.log()
-
-// ---------------------------------------------------------------------------------------------
-// Keys and tokens
-
-const signAsync = promisify(sign)
-const generateKeyPairAsync = promisify(generateKeyPair)
-
-/** How node:crypto signs and verifies each JWS algorithm (RFC 7518). */
-const SCHEMES = {
-  RS256: { hash: 'sha256', options: {} },
-  PS256: { hash: 'sha256', options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } },
-  ES256: { hash: 'sha256', options: { dsaEncoding: 'ieee-p1363' } },
-  EdDSA: { hash: null, options: {} },
-}
-
-function keyPairFor(alg) {
-  if (alg === 'RS256' || alg === 'PS256') return generateKeyPairAsync('rsa', { modulusLength: 2048 })
-  if (alg === 'ES256') return generateKeyPairAsync('ec', { namedCurve: 'P-256' })
-  return generateKeyPairAsync('ed25519')
-}
-
-const b64url = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
-
-const SCOPES = ['openid', 'profile', 'email', 'orders:read', 'orders:write', 'invoices:read', 'customers:read']
-
-/** RFC 9068 claims plus what a real authorization server adds; about 400 bytes of JSON. */
-function claimsFor(index, now, overrides = {}) {
-  return {
-    iss: ISSUER,
-    sub: `${randomUUID()}`,
-    aud: AUDIENCE,
-    client_id: `web-portal-${(index % 17).toString(36)}`,
-    iat: now,
-    nbf: now,
-    exp: now + 3600,
-    jti: randomBytes(16).toString('base64url'),
-    auth_time: now - (index % 600),
-    acr: 'urn:mace:incommon:iap:silver',
-    amr: index % 2 === 0 ? ['pwd', 'otp'] : ['pwd'],
-    scope: SCOPES.slice(0, 3 + (index % (SCOPES.length - 2))).join(' '),
-    sid: randomBytes(12).toString('base64url'),
-    tenant: `tenant-${index % 97}`,
-    roles: index % 3 === 0 ? ['customer', 'billing-admin'] : ['customer'],
-    ...overrides,
-  }
-}
-
-async function signJws(alg, privateKey, header, payload) {
-  const signingInput = `${b64url(header)}.${b64url(payload)}`
-  const { hash, options } = SCHEMES[alg]
-  const signature = await signAsync(hash, Buffer.from(signingInput, 'latin1'), { key: privateKey, ...options })
-  return `${signingInput}.${signature.toString('base64url')}`
-}
-
-async function makeSuite(alg) {
-  const { privateKey, publicKey } = await keyPairFor(alg)
-  const kid = `${alg.toLowerCase()}-${randomBytes(6).toString('hex')}`
-  const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' }
-  const pem = publicKey.export({ type: 'spki', format: 'pem' })
-  const header = { alg, typ: 'at+jwt', kid }
-  const now = Math.floor(Date.now() / 1000)
-  const tokens = new Array(TOKENS)
-  const jtis = new Array(TOKENS)
-  // Signed on the libuv thread pool, so that both cores sign; a few hundred at a time.
-  const BATCH = 256
-  for (let start = 0; start < TOKENS; start += BATCH) {
-    const jobs = []
-    for (let i = start; i < Math.min(start + BATCH, TOKENS); i++) {
-      const claims = claimsFor(i, now)
-      jtis[i] = claims.jti
-      jobs.push(signJws(alg, privateKey, header, claims).then((token) => (tokens[i] = token)))
-    }
-    await Promise.all(jobs)
-  }
-  if (new Set(tokens).size !== TOKENS || new Set(jtis).size !== TOKENS) throw new Error(`${alg}: tokens are not distinct`)
-
-  // Tokens every verifier must refuse.
-  const [h0, p0, s0] = tokens[0].split('.')
-  const p1 = tokens[1].split('.')[1]
-  const flipped = Buffer.from(s0, 'base64url')
-  flipped[flipped.length >> 1] ^= 0x01
-  const otherKeys = await keyPairFor(alg)
-  const bad = [
-    { name: 'payload swapped', token: `${h0}.${p1}.${s0}`, code: 'signature_invalid' },
-    { name: 'signature bit flipped', token: `${h0}.${p0}.${flipped.toString('base64url')}`, code: 'signature_invalid' },
-    { name: 'signed by another key', token: await signJws(alg, otherKeys.privateKey, header, claimsFor(0, now)), code: 'signature_invalid' },
-    { name: 'alg none', token: `${b64url({ alg: 'none', typ: 'at+jwt', kid })}.${p0}.`, code: undefined },
-    {
-      name: 'expired',
-      token: await signJws(alg, privateKey, header, claimsFor(0, now - 7200, { exp: now - 3600 })),
-      code: 'token_expired',
-    },
-    {
-      name: 'other audience',
-      token: await signJws(alg, privateKey, header, claimsFor(0, now, { aud: 'https://other-api.example.com' })),
-      code: 'audience_mismatch',
-    },
-    {
-      name: 'other issuer',
-      token: await signJws(alg, privateKey, header, claimsFor(0, now, { iss: 'https://evil.example.com/' })),
-      code: 'issuer_mismatch',
-    },
-  ]
-
-  return { alg, kid, jwk, pem, publicKey: createPublicKey(pem), tokens, jtis, bad }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The verifiers. Each has run(token) returning the result (or a promise of it, when async) and
@@ -310,12 +183,6 @@ async function makeVerifiers(suite) {
 // ---------------------------------------------------------------------------------------------
 // Correctness first: a broken setup must not produce fast numbers.
 
-const failures = []
-function fail(message) {
-  failures.push(message)
-  console.error(`FAIL ${message}`)
-}
-
 async function outcome(verifier, token, index) {
   try {
     const result = verifier.async ? await verifier.run(token) : verifier.run(token)
@@ -395,18 +262,12 @@ async function measure(cell, tokens, ms) {
   return { rate: (ops * 1000) / (now - start), cpuRate: (ops * 1000) / cpuMs, cpuShare: cpuMs / (now - start) }
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
 // ---------------------------------------------------------------------------------------------
 // Run
 
 const setupStart = performance.now()
 const suites = []
-for (const alg of ALGS) suites.push(await makeSuite(alg))
+for (const alg of ALGS) suites.push(await makeSuite(alg, TOKENS))
 const payloadSizes = suites.flatMap((suite) => suite.tokens.map((token) => Buffer.from(token.split('.')[1], 'base64url').length))
 const tokenSizes = suites.flatMap((suite) => suite.tokens.map((token) => token.length))
 console.log(
@@ -462,11 +323,9 @@ for (const cell of cells) {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const fmtOps = (value) => Math.round(value).toLocaleString('en-US')
-const fmtSpread = (rates) => (rates.length < 2 ? '' : ` (${((100 * (Math.max(...rates) - Math.min(...rates))) / median(rates)).toFixed(1)}%)`)
 const fmtRatio = (a, b) => (a === undefined || b === undefined ? '-' : `${(a / b).toFixed(2)}x`)
 
-function printTable(title, ratesOf) {
+function printRates(title, ratesOf) {
   const header = ['alg', ...libsInRun, 'bg/LIMIT', 'bg/LIMIT+parse', 'bg/fast-jwt']
   const rows = []
   for (const alg of ALGS) {
@@ -480,22 +339,18 @@ function printTable(title, ratesOf) {
       }
       const rates = ratesOf(cell)
       medians[lib] = median(rates)
-      row.push(`${fmtOps(medians[lib])}${fmtSpread(rates)}`)
+      row.push(`${fmtInt(medians[lib])}${fmtSpread(rates)}`)
     }
     const bg = medians['bearer-guard']
     row.push(fmtRatio(bg, medians.LIMIT), fmtRatio(bg, medians['LIMIT+parse']), fmtRatio(bg, medians['fast-jwt']))
     rows.push(row)
   }
-  const widths = header.map((text, column) => Math.max(text.length, ...rows.map((row) => row[column].length)))
-  const line = (texts) => texts.map((text, column) => (column === 0 ? text.padEnd(widths[column]) : text.padStart(widths[column]))).join('  ')
   console.log()
   console.log(title)
-  console.log(line(header))
-  console.log(line(widths.map((width) => '-'.repeat(width))))
-  for (const row of rows) console.log(line(row))
+  printTable(header, rows)
 }
 
-printTable('ops/s, median of rounds (spread = (max - min) / median); ratios of medians', (cell) => cell.rates)
+printRates('ops/s, median of rounds (spread = (max - min) / median); ratios of medians', (cell) => cell.rates)
 
 // A verifier that runs on the main thread keeps one core busy: CPU time / wall time near 100%.
 // Less means another process took the CPU from this one, and wall-clock numbers are unreliable.
@@ -507,20 +362,20 @@ const contended = medianShare < 0.9 || minShare < 0.75
 console.log()
 console.log(
   `CPU share of the timed loops (process CPU time / wall time, jose excluded): median ${(100 * medianShare).toFixed(0)}%, ` +
-    `min ${(100 * minShare).toFixed(0)}%; load average now ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`,
+    `min ${(100 * minShare).toFixed(0)}%; load average now ${loadText()}`,
 )
 if (contended && !QUICK) {
   console.log('WARNING: other processes competed for the CPU during this run; the wall-clock ops/s above are unreliable.')
   console.log('Run again on a quiet machine. Meanwhile, ops per CPU-second are less affected:')
 }
 if ((contended && !QUICK) || VERBOSE) {
-  printTable('ops per CPU-second (process CPU time, all threads), median of rounds; ratios of medians', (cell) => cell.cpuRates)
+  printRates('ops per CPU-second (process CPU time, all threads), median of rounds; ratios of medians', (cell) => cell.cpuRates)
 }
 if (VERBOSE) {
   console.log()
   console.log('each round: ops/s [CPU share]')
   for (const cell of cells) {
-    const rounds = cell.rates.map((rate, round) => `${fmtOps(rate)} [${(100 * cell.cpuShares[round]).toFixed(0)}%]`)
+    const rounds = cell.rates.map((rate, round) => `${fmtInt(rate)} [${(100 * cell.cpuShares[round]).toFixed(0)}%]`)
     console.log(`${cell.alg.padEnd(6)} ${cell.lib.padEnd(14)} ${rounds.join('  ')}`)
   }
 }
@@ -532,16 +387,6 @@ console.log(`timed for ${timingSeconds.toFixed(1)} s; whole run ${((performance.
 // failed a check.
 
 if (args.json !== undefined && failures.length === 0) {
-  const repoRoot = resolve(new URL('..', import.meta.url).pathname)
-  const script = relative(repoRoot, process.argv[1]) || process.argv[1]
-  const quote = (arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)
-  const summary = (values) => ({
-    median: median(values),
-    min: Math.min(...values),
-    max: Math.max(...values),
-    spread: values.length < 2 ? 0 : (Math.max(...values) - Math.min(...values)) / median(values),
-    rounds: values,
-  })
   const results = {}
   for (const alg of ALGS) {
     results[alg] = {}
@@ -577,24 +422,14 @@ if (args.json !== undefined && failures.length === 0) {
       }
     }
   }
+  const { loadAverage, ...machineAtEnd } = machine()
   const report = {
     benchmark: 'bench/verify.mjs',
-    command: `node ${[script, ...process.argv.slice(2)].map(quote).join(' ')}`,
+    command: commandLine(),
     quick: QUICK,
     startedAt: startedAtDate.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: {
-      node: process.version,
-      v8: process.versions.v8,
-      openssl: process.versions.openssl,
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      cpu: cpus[0]?.model ?? 'unknown',
-      cores: cpus.length,
-      availableParallelism: os.availableParallelism(),
-      totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-      loadAverageAtStart: loadAtStart,
-      loadAverageAtEnd: os.loadavg(),
-    },
+    machine: { ...machineAtEnd, totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAverage },
     libraries: {
       'bearer-guard': `${ownVersion} (dist)`,
       jose: versionOf('jose'),
@@ -607,10 +442,7 @@ if (args.json !== undefined && failures.length === 0) {
     results,
     ratios,
   }
-  const file = resolve(args.json)
-  mkdirSync(dirname(file), { recursive: true })
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
-  console.log(`wrote ${relative(process.cwd(), file) || file}`)
+  writeReport(args.json, report)
 }
 
 if (failures.length > 0) {
