@@ -1,0 +1,94 @@
+// Two measurements the core benchmark does not make, side by side in one run:
+//   - 16 verifications in flight: bearer-guard with signature checks on the event loop and with
+//     `offloadSignatureChecks` (libuv's thread pool), against single-threaded bare `crypto.verify`;
+//   - the verified-token cache (`tokenCacheSize`): ops/s of a hit, each token arriving as a fresh
+//     string (as from a socket), so the cache pays for hashing it every time.
+//
+//   node bench/concurrency.mjs [--quick] [--tokens=N] [--algs=RS256,ES256]
+//
+// Correctness first: every verifier must accept the suite's tokens and refuse its bad ones; any
+// failure exits 1. --quick runs tiny sizes and checks only that.
+import { Buffer } from 'node:buffer'
+import { verify } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { createVerifier } from '../dist/index.js'
+import { AUDIENCE, fail, failures, fmtInt, ISSUER, makeSuite, parseArgs, positiveInt, printMachine, printTable, SCHEMES } from './support.mjs'
+
+const args = parseArgs(process.argv.slice(2))
+const QUICK = args.quick
+const TOKENS = positiveInt(args.tokens, QUICK ? 200 : 6_000, 'tokens')
+const ALGS = args.algs === undefined ? ['RS256', 'ES256', 'EdDSA'] : args.algs.split(',')
+const IN_FLIGHT = 16
+
+/** Single-threaded bare `crypto.verify` over the suite, ops/s. */
+function bareVerify(suite) {
+  const { hash, options } = SCHEMES[suite.alg]
+  const key = { key: suite.publicKey, ...options }
+  const started = performance.now()
+  for (const { data, signature } of suite.limitInputs) if (!verify(hash, data, key, signature)) fail(`${suite.alg}: bare verify refused a token`)
+  return suite.limitInputs.length / ((performance.now() - started) / 1000)
+}
+
+/** `IN_FLIGHT` workers verifying the suite's tokens with `verifier`, ops/s. */
+async function inFlight(verifier, tokens) {
+  let next = 0
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < tokens.length) await verifier.verify(tokens[next++])
+    }),
+  )
+  return tokens.length / ((performance.now() - started) / 1000)
+}
+
+/** Cache hits with fresh strings, minus the cost of making the strings, ops/s. */
+async function cacheHits(verifier, tokens) {
+  const bytes = tokens.map((token) => Buffer.from(token, 'latin1'))
+  for (const token of tokens) await verifier.verify(token) // fill the cache
+  const rounds = QUICK ? 2 : 20
+  let started = performance.now()
+  for (let round = 0; round < rounds; round++) for (const raw of bytes) raw.toString('latin1')
+  const making = performance.now() - started
+  started = performance.now()
+  for (let round = 0; round < rounds; round++) for (const raw of bytes) await verifier.verify(raw.toString('latin1'))
+  const total = performance.now() - started
+  return (rounds * bytes.length) / ((total - making) / 1000)
+}
+
+async function checked(verifier, suite, label) {
+  for (const token of suite.tokens.slice(0, 4)) {
+    await verifier.verify(token).catch((error) => fail(`${label} ${suite.alg}: refused a valid token (${error.code ?? error})`))
+  }
+  for (const bad of suite.bad) {
+    const accepted = await verifier.verify(bad.token).then(
+      () => true,
+      () => false,
+    )
+    if (accepted) fail(`${label} ${suite.alg}: accepted a bad token (${bad.name})`)
+  }
+  return verifier
+}
+
+printMachine('bearer-guard concurrency and token-cache benchmark')
+console.log(`setup: ${TOKENS} distinct tokens per algorithm; ${IN_FLIGHT} verifications in flight\n`)
+const rows = []
+for (const alg of ALGS) {
+  const suite = await makeSuite(alg, TOKENS)
+  const options = { issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [suite.jwk] } }
+  const onLoop = await checked(createVerifier(options), suite, 'event loop')
+  const offloaded = await checked(createVerifier({ ...options, offloadSignatureChecks: true }), suite, 'offloaded')
+  const cached = await checked(createVerifier({ ...options, tokenCacheSize: TOKENS }), suite, 'cached')
+  await inFlight(onLoop, suite.tokens.slice(0, 200)) // warm-up
+  await inFlight(offloaded, suite.tokens.slice(0, 200))
+  const bare = bareVerify(suite)
+  const loop16 = await inFlight(onLoop, suite.tokens)
+  const offload16 = await inFlight(offloaded, suite.tokens)
+  const hits = await cacheHits(cached, suite.tokens)
+  rows.push([alg, fmtInt(bare), fmtInt(loop16), fmtInt(offload16), `${(offload16 / bare).toFixed(2)}x`, fmtInt(hits)])
+}
+printTable(['alg', 'bare verify', `event loop x${IN_FLIGHT}`, `offloaded x${IN_FLIGHT}`, 'offloaded/bare', 'cache hit ops/s'], rows)
+if (QUICK) console.log('\n--quick: correctness only; the numbers mean nothing')
+if (failures.length > 0) {
+  console.error(`\n${failures.length} correctness failure(s)`)
+  process.exit(1)
+}
