@@ -30,17 +30,17 @@ export function toVerifier(value: VerifierOrOptions): Verifier {
  * Authenticates a request for a guard. Without credentials: rejects with {@link MissingTokenError},
  * or, with `optional`, resolves `undefined`. Any other failure rejects as `authenticate` does.
  */
-export async function authenticateRequest(
+export function authenticateRequest(
   verifier: Verifier,
   request: RequestLike,
   options: GuardOptions = {},
 ): Promise<VerifiedToken | undefined> {
-  try {
-    return await verifier.authenticate(request)
-  } catch (error) {
-    if (options.optional === true && error instanceof MissingTokenError) return undefined
+  const verified = verifier.authenticate(request)
+  if (options.optional !== true) return verified
+  return verified.catch((error: unknown) => {
+    if (error instanceof MissingTokenError) return undefined
     throw error
-  }
+  })
 }
 
 /**
