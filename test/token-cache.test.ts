@@ -110,3 +110,16 @@ describe('verified-token cache', () => {
     expect(await verifier.verify(tokens[0]!)).not.toBe(results[0])
   })
 })
+
+describe('verified-token cache: tokens that end alike', () => {
+  it('serves an entry only for the exact same token text', async () => {
+    const verifier = staticVerifier()
+    const token = signToken(a)
+    const first = await verifier.verify(token)
+    // Same last characters (the signature), another payload: a miss, verified in full, refused.
+    const [header, , signature] = token.split('.')
+    const other = `${header}.${Buffer.from(JSON.stringify(claims({ sub: 'admin' }))).toString('base64url')}.${signature}`
+    await expect(verifier.verify(other)).rejects.toMatchObject({ code: 'signature_invalid' })
+    expect(await verifier.verify(token)).toBe(first)
+  })
+})
