@@ -30,7 +30,8 @@ export class VerifiedTokenCache {
     this.entries = new LRUCache({ max: maxEntries })
   }
 
-  get(token: string, now: number): VerifiedToken | undefined {
+  get(token: unknown, now: number): VerifiedToken | undefined {
+    if (typeof token !== 'string') return undefined
     const entry = this.entries.get(token.slice(-KEY_LENGTH))
     if (entry === undefined || entry.result.token !== token) return undefined
     if (now >= entry.expiresAt || !entry.keyStillCurrent()) {

@@ -102,8 +102,12 @@ const ATTACKER = {
 const VERIFIERS = {
   /** Static JWKS, default algorithms (asymmetric only). */
   jwks: createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: jwksOf(...TRUSTED) }),
-  /** Static JWKS plus an HMAC secret: the setting where algorithm confusion would hurt. */
-  mixed: createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: jwksOf(...TRUSTED), secret: SECRET }),
+  /**
+   * Static JWKS plus an HMAC secret: the setting where algorithm confusion would hurt. With the
+   * verified-token cache on, so that every mutation of a cached token (most keep its signature's
+   * end, which indexes the cache) must still be refused.
+   */
+  mixed: createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: jwksOf(...TRUSTED), secret: SECRET, tokenCacheSize: 1_000 }),
   /** HS256 with a secret only. */
   hmac: createVerifier({ issuer: ISSUER, audience: AUDIENCE, secret: SECRET, algorithms: ['HS256'] }),
 } satisfies Record<string, Verifier>

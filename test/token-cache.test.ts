@@ -93,6 +93,13 @@ describe('verified-token cache', () => {
     expect(await verifier.verify(token)).toBe(first)
   })
 
+  it('refuses non-string tokens with the usual typed error when the cache is on', async () => {
+    const verifier = staticVerifier()
+    for (const value of [undefined, null, 42, {}, ['a.b.c']]) {
+      await expect(verifier.verify(value as unknown as string)).rejects.toMatchObject({ code: 'token_malformed' })
+    }
+  })
+
   it('never caches a failure', async () => {
     const verifier = staticVerifier()
     const token = signToken(a)
