@@ -22,6 +22,15 @@ function staticVerifier(options: Partial<VerifierOptions> = {}) {
   return createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks: jwksOf(a), tokenCacheSize: 100, ...options })
 }
 
+/** A caching verifier on a remote key set serving key `a` (clock frozen at T0), and a token of `a`. */
+function remoteCachingSetup() {
+  vi.useFakeTimers({ toFake: ['Date'] })
+  vi.setSystemTime(T0)
+  const jwks = route(server, JWKS_URL, json(jwksOf(a)))
+  const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: JWKS_URL, jwksMaxAgeMs: 10_000, tokenCacheSize: 10 })
+  return { jwks, verifier, token: signToken(a, claims({ exp: nowSeconds() + 3600 })) }
+}
+
 describe('verified-token cache', () => {
   it('is off by default: every call verifies anew', async () => {
     const verifier = staticVerifier({ tokenCacheSize: undefined })
@@ -68,11 +77,7 @@ describe('verified-token cache', () => {
   })
 
   it('drops an entry once its key is withdrawn from the JWK Set', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
-    vi.setSystemTime(T0)
-    const jwks = route(server, JWKS_URL, json(jwksOf(a)))
-    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: JWKS_URL, jwksMaxAgeMs: 10_000, tokenCacheSize: 10 })
-    const token = signToken(a, claims({ exp: nowSeconds() + 3600 }))
+    const { jwks, verifier, token } = remoteCachingSetup()
     const first = await verifier.verify(token)
     expect(await verifier.verify(token)).toBe(first)
     jwks.answer(json(jwksOf(b)))
@@ -81,11 +86,7 @@ describe('verified-token cache', () => {
   })
 
   it('keeps serving after a refresh that publishes the same key again', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
-    vi.setSystemTime(T0)
-    const jwks = route(server, JWKS_URL, json(jwksOf(a)))
-    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: JWKS_URL, jwksMaxAgeMs: 10_000, tokenCacheSize: 10 })
-    const token = signToken(a, claims({ exp: nowSeconds() + 3600 }))
+    const { jwks, verifier, token } = remoteCachingSetup()
     const first = await verifier.verify(token)
     vi.setSystemTime(T0 + 10_000)
     await verifier.verify(signToken(a)) // refreshes the set: new key objects, same key
