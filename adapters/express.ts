@@ -33,10 +33,8 @@ declare global {
 export function requireAuth(verifier: VerifierOrOptions, options: GuardOptions = {}): RequestHandler {
   const instance = toVerifier(verifier)
   return (req: Request, _res: Response, next: NextFunction) => {
-    // `headersDistinct` (which keeps a repeated Authorization header) is missing on requests that
-    // are not a real IncomingMessage (HTTP/2 compatibility API, injected test requests).
-    const headers = req.headersDistinct ?? req.headers
-    const request = { method: req.method, url: req.originalUrl, headers, body: req.body as unknown }
+    // `rawHeaders` shows a repeated Authorization header, which `headers` keeps only once.
+    const request = { method: req.method, url: req.originalUrl, rawHeaders: req.rawHeaders, body: req.body as unknown }
     authenticateRequest(instance, request, options).then((auth) => {
       if (auth !== undefined) req.auth = auth
       next()

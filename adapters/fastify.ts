@@ -39,10 +39,8 @@ const bearerGuard: FastifyPluginAsync<BearerGuardPluginOptions> = async (app, op
 
   async function authenticate(request: FastifyRequest, guard: GuardOptions): Promise<void> {
     const { raw } = request
-    // `headersDistinct` (which keeps a repeated Authorization header) is missing on HTTP/2 requests
-    // and on `app.inject` requests.
-    const headers = raw.headersDistinct ?? raw.headers
-    const auth = await authenticateRequest(verifier, { method: raw.method, url: raw.url, headers, body: request.body }, guard)
+    // `rawHeaders` shows a repeated Authorization header, which `headers` keeps only once.
+    const auth = await authenticateRequest(verifier, { method: raw.method, url: raw.url, rawHeaders: raw.rawHeaders, body: request.body }, guard)
     request.auth = auth ?? null
   }
 

@@ -31,9 +31,8 @@ export function requireAuth(verifier: VerifierOrOptions, options: GuardOptions =
   const instance = toVerifier(verifier)
   return async (ctx, next) => {
     const body: unknown = (ctx.request as { body?: unknown }).body
-    // `headersDistinct` (which keeps a repeated Authorization header) is missing on HTTP/2 requests.
-    const headers = ctx.req.headersDistinct ?? ctx.req.headers
-    const auth = await authenticateRequest(instance, { method: ctx.method, url: ctx.originalUrl, headers, body }, options)
+    // `rawHeaders` shows a repeated Authorization header, which `headers` keeps only once.
+    const auth = await authenticateRequest(instance, { method: ctx.method, url: ctx.originalUrl, rawHeaders: ctx.req.rawHeaders, body }, options)
     if (auth !== undefined) ctx.state.auth = auth
     await next()
   }

@@ -11,10 +11,17 @@ export interface RequestLike {
   /** Request target, e.g. `/users?x=1`; read only for the query location. */
   url?: string | undefined
   /**
-   * Request headers. Pass Node's `req.headersDistinct` where you can: plain `req.headers` keeps only
-   * the first of repeated `Authorization` headers, so a duplicate cannot be detected.
+   * Request headers, read when `rawHeaders` is not given. Plain Node `req.headers` keeps only the
+   * first of repeated `Authorization` headers, so a duplicate goes unseen there: prefer
+   * `rawHeaders`, or pass `req.headersDistinct`.
    */
-  headers: HeadersLike
+  headers?: HeadersLike | undefined
+  /**
+   * Node's `req.rawHeaders` (names and values, alternating, as received). When given, headers are
+   * read from here instead of `headers`: every repeated `Authorization` header shows, and Node need
+   * not build its `headers` objects.
+   */
+  rawHeaders?: readonly string[] | undefined
   /** The parsed body, for the form-body location (an `application/x-www-form-urlencoded` body). */
   body?: unknown
 }
@@ -23,6 +30,17 @@ export interface RequestLike {
 const BEARER_CREDENTIALS = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
 // The scheme is Bearer when the name ends there; a tab after it is malformed Bearer credentials.
 const BEARER_SCHEME = /^Bearer(?:[ \t]|$)/i
+const SCHEME_LENGTH = 'Bearer'.length
+const SPACE = 0x20
+
+/**
+ * How strictly {@link findToken} reads the `Authorization` header's token. `'checked'`: its characters must be a
+ * b64token (RFC 6750 §2.1), else 400. `'deferred'`: the characters are not scanned; for a caller
+ * that verifies the token at once (a JWS can only verify if made of base64url characters, a subset
+ * of b64token) and, on failure, reads the request again `'checked'` to tell a malformed request
+ * (400) from a bad token (401).
+ */
+export type CredentialsGrammar = 'checked' | 'deferred'
 
 /** The spelling a plain header record may use instead of Node's lower case. */
 const TITLE_CASE: Readonly<Record<string, string>> = { authorization: 'Authorization', 'content-type': 'Content-Type' }
@@ -32,7 +50,20 @@ function listOf(value: string | readonly string[] | undefined): readonly string[
   return typeof value === 'string' ? [value] : value
 }
 
-function headerValues(headers: HeadersLike, name: 'authorization' | 'content-type'): readonly string[] {
+/** Values of header `name` (lower case) in Node's `rawHeaders`, in any letter case. */
+function rawHeaderValues(rawHeaders: readonly string[], name: string): string[] {
+  const values: string[] = []
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    const candidate = rawHeaders[index] as string
+    if (candidate.length === name.length && (candidate === name || candidate.toLowerCase() === name)) values.push(rawHeaders[index + 1] as string)
+  }
+  return values
+}
+
+function headerValues(request: RequestLike, name: 'authorization' | 'content-type'): readonly string[] {
+  if (Array.isArray(request.rawHeaders)) return rawHeaderValues(request.rawHeaders, name)
+  const headers = request.headers
+  if (headers === undefined) return []
   if (typeof (headers as Headers).get === 'function' && typeof (headers as Headers).has === 'function') {
     const value = (headers as Headers).get(name)
     return value === null ? [] : [value]
@@ -49,31 +80,45 @@ function duplicated(): InvalidRequestError {
   return new InvalidRequestError('credentials_duplicated', 'the request carries more than one access token')
 }
 
-function fromAuthorizationHeader(request: RequestLike): string | undefined {
-  const values = headerValues(request.headers, 'authorization')
+function malformedCredentials(): InvalidRequestError {
+  return new InvalidRequestError('credentials_malformed', 'the authorization header is not valid bearer credentials')
+}
+
+function fromAuthorizationHeader(request: RequestLike, grammar: CredentialsGrammar): string | undefined {
+  const values = headerValues(request, 'authorization')
   if (values.length > 1) throw duplicated()
   const value = values[0]?.trim()
   if (value === undefined || value === '' || !BEARER_SCHEME.test(value)) return undefined
-  const match = BEARER_CREDENTIALS.exec(value)
-  if (match === null) throw new InvalidRequestError('credentials_malformed', 'the authorization header is not valid bearer credentials')
-  return match[1]
+  if (grammar === 'checked') {
+    const match = BEARER_CREDENTIALS.exec(value)
+    if (match === null) throw malformedCredentials()
+    return match[1]
+  }
+  let start = SCHEME_LENGTH
+  while (value.charCodeAt(start) === SPACE) start++
+  // No space after the scheme (a tab), or nothing after the spaces.
+  if (start === SCHEME_LENGTH || start === value.length) throw malformedCredentials()
+  return value.slice(start)
 }
 
-function fromQuery(request: RequestLike): string[] {
+/** What a location without any `access_token` yields (shared, never changed). */
+const NONE: readonly string[] = Object.freeze([])
+
+function fromQuery(request: RequestLike): readonly string[] {
   const url = request.url
   // Without a literal `access_token` or a `%`, no parameter name can decode to `access_token`.
-  if (url === undefined || (!url.includes('access_token') && !url.includes('%'))) return []
+  if (url === undefined || (!url.includes('access_token') && !url.includes('%'))) return NONE
   const query = url.indexOf('?')
-  return query === -1 ? [] : new URLSearchParams(url.slice(query + 1)).getAll('access_token')
+  return query === -1 ? NONE : new URLSearchParams(url.slice(query + 1)).getAll('access_token')
 }
 
-function fromBody(request: RequestLike): string[] {
+function fromBody(request: RequestLike): readonly string[] {
   const method = request.method?.toUpperCase()
-  if (method === undefined || method === 'GET' || method === 'HEAD') return []
-  const contentType = headerValues(request.headers, 'content-type')[0] ?? ''
-  if (!/^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(contentType)) return []
+  if (method === undefined || method === 'GET' || method === 'HEAD') return NONE
+  const contentType = headerValues(request, 'content-type')[0] ?? ''
+  if (!/^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(contentType)) return NONE
   const body = request.body
-  if (typeof body !== 'object' || body === null || !Object.hasOwn(body, 'access_token')) return []
+  if (typeof body !== 'object' || body === null || !Object.hasOwn(body, 'access_token')) return NONE
   const value: unknown = (body as Record<string, unknown>).access_token
   // A body parser turns a repeated parameter into an array, and `access_token[x]=…` into an object.
   const values: unknown[] = Array.isArray(value) ? value : [value]
@@ -92,16 +137,19 @@ function fromBody(request: RequestLike): string[] {
  *   place is enabled → {@link InvalidRequestError} `credentials_duplicated` (RFC 6750 §3.1).
  */
 export function extractToken(request: RequestLike, locations: ReadonlySet<TokenLocation>): string {
-  const found: { location: TokenLocation; token: string }[] = []
-  const header = fromAuthorizationHeader(request)
-  if (header !== undefined) found.push({ location: 'header', token: header })
-  for (const token of fromQuery(request)) found.push({ location: 'query', token })
-  for (const token of fromBody(request)) found.push({ location: 'body', token })
-  if (found.length > 1) throw duplicated()
-  const only = found[0]
-  if (only === undefined || !locations.has(only.location)) throw new MissingTokenError()
-  if (only.token === '') {
-    throw new InvalidRequestError('credentials_malformed', 'the access_token parameter is empty')
-  }
-  return only.token
+  return findToken(request, locations, 'checked')
+}
+
+/** {@link extractToken}, with a choice of how strictly the header's characters are checked. */
+export function findToken(request: RequestLike, locations: ReadonlySet<TokenLocation>, grammar: CredentialsGrammar): string {
+  const header = fromAuthorizationHeader(request, grammar)
+  const query = fromQuery(request)
+  const body = fromBody(request)
+  const count = (header === undefined ? 0 : 1) + query.length + body.length
+  if (count > 1) throw duplicated()
+  const [location, token]: [TokenLocation, string | undefined] =
+    header !== undefined ? ['header', header] : query.length === 1 ? ['query', query[0]] : ['body', body[0]]
+  if (token === undefined || !locations.has(location)) throw new MissingTokenError()
+  if (token === '') throw new InvalidRequestError('credentials_malformed', 'the access_token parameter is empty')
+  return token
 }

@@ -4,7 +4,7 @@ import { checkClaims, type ClaimsPolicy } from './claims.js'
 import { HeaderCache, parseClaims, parseCompactJws, type CompactJws } from './compact.js'
 import { discoveryLocator } from './discovery.js'
 import { BearerError, InvalidTokenError } from './errors.js'
-import { extractToken, type RequestLike } from './extract.js'
+import { extractToken, findToken, type RequestLike } from './extract.js'
 import { checkHeader, type HeaderPolicy } from './header.js'
 import type { JsonObject } from './json.js'
 import { KeySetUnavailable, RemoteKeySet, StaticKeySet, type KeySource } from './jwks.js'
@@ -116,19 +116,27 @@ class BearerVerifier implements Verifier {
     this.tokenCache = options.tokenCacheSize > 0 ? new VerifiedTokenCache(options.tokenCacheSize) : undefined
   }
 
+  // The header's characters are not scanned up front: a token that is not a b64token cannot verify,
+  // and then the request is read again, strictly, to answer 400 for malformed credentials.
   authenticate(request: RequestLike, options?: VerifyOptions): Promise<VerifiedToken> {
     let token: string
     try {
-      token = extractToken(request, this.options.tokenLocations)
+      token = findToken(request, this.options.tokenLocations, 'deferred')
     } catch (error) {
       return Promise.reject(this.withRealm(error))
     }
-    return this.verify(token, options)
+    return this.settle(token, options, request)
+  }
+
+  verify(token: string, options?: VerifyOptions): Promise<VerifiedToken> {
+    return this.settle(token, options, undefined)
   }
 
   // The hot path stays synchronous while the key is at hand (no await, no extra microtask hops);
   // it only goes asynchronous when keys must be fetched. Failures always reject, never throw.
-  verify(token: string, options?: VerifyOptions): Promise<VerifiedToken> {
+  // A token that gets as far as a key fetch is made of base64url characters, so only a synchronous
+  // failure can come from credentials that are not a b64token.
+  private settle(token: string, options: VerifyOptions | undefined, request: RequestLike | undefined): Promise<VerifiedToken> {
     try {
       const result = this.tokenCache?.get(token, Date.now()) ?? this.verifyToken(token)
       if (result instanceof Promise) {
@@ -136,8 +144,18 @@ class BearerVerifier implements Verifier {
       }
       return Promise.resolve(this.checkScopes(result, options))
     } catch (error) {
-      return Promise.reject(this.withRealm(error))
+      return Promise.reject(this.withRealm(request === undefined ? error : this.malformedRequestOr(request, error)))
     }
+  }
+
+  /** The 400 for credentials that are not a b64token, if that is why `error` happened; else `error`. */
+  private malformedRequestOr(request: RequestLike, error: unknown): unknown {
+    try {
+      extractToken(request, this.options.tokenLocations)
+    } catch (strict) {
+      return strict
+    }
+    return error
   }
 
   private checkScopes(result: VerifiedToken, options: VerifyOptions | undefined): VerifiedToken {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { BearerError, extractToken, InvalidRequestError, MissingTokenError, type RequestLike, type TokenLocation } from '../src/index.js'
+import { BearerError, createVerifier, extractToken, InvalidRequestError, InvalidTokenError, MissingTokenError, type RequestLike, type TokenLocation } from '../src/index.js'
+import { AUDIENCE, ISSUER, jwksOf, makeKey, signToken } from './helpers.js'
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJl'
 const FORM = 'application/x-www-form-urlencoded'
@@ -31,6 +32,28 @@ function expectInvalid(request: RequestLike, code: 'credentials_malformed' | 'cr
   expect((error as InvalidRequestError).error).toBe('invalid_request')
 }
 
+/** Authorization values a request must be refused for with 400 credentials_malformed. */
+const MALFORMED_HEADERS: [string, string][] = [
+  ['no credentials', 'Bearer'],
+  ['no credentials after a space', 'Bearer '],
+  ['no credentials after several spaces', 'Bearer     '],
+  ['a tab instead of a space', `Bearer\t${TOKEN}`],
+  ['two tokens', 'Bearer a b'],
+  ['a token followed by a parameter', `Bearer ${TOKEN}, error="x"`],
+  ['auth-params instead of a token', 'Bearer realm="example"'],
+  ['a comma-separated list', 'Bearer a,b'],
+  ['"=" inside the token', 'Bearer a=b'],
+  ['only "="', 'Bearer ='],
+  ['a leading "="', 'Bearer =abc'],
+  ['a quoted token', `Bearer "${TOKEN}"`],
+  ['a non-ascii character', `Bearer ${TOKEN}é`],
+  ['a NUL character', `Bearer ${TOKEN}\u0000`],
+  ['a line break inside the token', 'Bearer abc\ndef'],
+  ['a percent-encoded token', 'Bearer abc%3D'],
+  ['a semicolon', `Bearer ${TOKEN};`],
+  ['the scheme twice', `Bearer Bearer ${TOKEN}`],
+]
+
 function withAuthorization(value: string | readonly string[] | undefined): RequestLike {
   return { headers: { authorization: value } }
 }
@@ -55,26 +78,7 @@ describe('extractToken: the Authorization header', () => {
     expect(extractToken(withAuthorization('Bearer x='), HEADER_ONLY)).toBe('x=')
   })
 
-  it.each([
-    ['no credentials', 'Bearer'],
-    ['no credentials after a space', 'Bearer '],
-    ['no credentials after several spaces', 'Bearer     '],
-    ['a tab instead of a space', `Bearer\t${TOKEN}`],
-    ['two tokens', 'Bearer a b'],
-    ['a token followed by a parameter', `Bearer ${TOKEN}, error="x"`],
-    ['auth-params instead of a token', 'Bearer realm="example"'],
-    ['a comma-separated list', 'Bearer a,b'],
-    ['"=" inside the token', 'Bearer a=b'],
-    ['only "="', 'Bearer ='],
-    ['a leading "="', 'Bearer =abc'],
-    ['a quoted token', `Bearer "${TOKEN}"`],
-    ['a non-ascii character', `Bearer ${TOKEN}é`],
-    ['a NUL character', `Bearer ${TOKEN}\u0000`],
-    ['a line break inside the token', 'Bearer abc\ndef'],
-    ['a percent-encoded token', 'Bearer abc%3D'],
-    ['a semicolon', `Bearer ${TOKEN};`],
-    ['the scheme twice', `Bearer Bearer ${TOKEN}`],
-  ])('refuses %s as 400 credentials_malformed', (_name, value) => {
+  it.each(MALFORMED_HEADERS)('refuses %s as 400 credentials_malformed', (_name, value) => {
     expectInvalid(withAuthorization(value), 'credentials_malformed')
   })
 
@@ -325,5 +329,86 @@ describe('extractToken: locations', () => {
       expect((error as BearerError).message).not.toContain(TOKEN)
       expect((error as BearerError).wwwAuthenticate).not.toContain(TOKEN)
     }
+  })
+})
+
+describe('extractToken: rawHeaders', () => {
+  const raw = (...authorizations: string[]): string[] => ['Host', 'api.example.com', ...authorizations.flatMap((value, i) => [i % 2 === 0 ? 'Authorization' : 'authorization', value]), 'Accept', '*/*']
+
+  it('takes the token from the one Authorization header of rawHeaders', () => {
+    expect(extractToken({ rawHeaders: raw(`Bearer ${TOKEN}`) }, HEADER_ONLY)).toBe(TOKEN)
+    expect(extractToken({ rawHeaders: ['AUTHORIZATION', `bearer ${TOKEN}`] }, HEADER_ONLY)).toBe(TOKEN)
+  })
+
+  it('reads rawHeaders instead of headers when both are given', () => {
+    expect(extractToken({ headers: { authorization: 'Bearer other' }, rawHeaders: raw(`Bearer ${TOKEN}`) }, HEADER_ONLY)).toBe(TOKEN)
+    expectMissing({ headers: { authorization: `Bearer ${TOKEN}` }, rawHeaders: [] })
+  })
+
+  it('refuses a repeated Authorization header (which Node keeps once in headers), in any letter case', () => {
+    expectInvalid({ headers: { authorization: `Bearer ${TOKEN}` }, rawHeaders: raw(`Bearer ${TOKEN}`, 'Bearer other') }, 'credentials_duplicated')
+    expectInvalid({ rawHeaders: ['AUTHORIZATION', 'Basic dXNlcjpwYXNz', 'Authorization', `Bearer ${TOKEN}`] }, 'credentials_duplicated')
+  })
+
+  it('ignores headers whose names only look alike, and a name without a value', () => {
+    const rawHeaders = ['Authorization', `Bearer ${TOKEN}`, 'Authorization2', 'x', 'Proxy-Authorization', 'Basic abc', 'authorizatio', 'y', 'authorization']
+    expect(extractToken({ rawHeaders }, HEADER_ONLY)).toBe(TOKEN)
+  })
+
+  it('reads the content type of a form body from rawHeaders', () => {
+    const request: RequestLike = { method: 'POST', rawHeaders: ['Content-Type', FORM], body: { access_token: TOKEN } }
+    expect(extractToken(request, new Set(['body']))).toBe(TOKEN)
+    expectMissing({ ...request, rawHeaders: ['Content-Type', 'application/json'] }, new Set(['body']))
+  })
+})
+
+describe('Verifier.authenticate: header grammar checked when verification fails', () => {
+  const key = makeKey('RS256')
+  const valid = signToken(key)
+  let fetches = 0
+  const verifier = createVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwksUri: 'https://issuer.example.com/jwks',
+    fetch: () => {
+      fetches++
+      return Promise.resolve(Response.json(jwksOf(key)))
+    },
+  })
+
+  async function outcome(authorization: string): Promise<unknown> {
+    return verifier.authenticate({ headers: { authorization } }).then(
+      (result) => ({ accepted: result.payload }),
+      (error: unknown) => error,
+    )
+  }
+
+  it.each([
+    ...MALFORMED_HEADERS,
+    ['junk after a valid token', `Bearer ${valid} x`],
+    ['a non-ascii character after a valid token', `Bearer ${valid}é`],
+    ['a semicolon after a valid token', `Bearer ${valid};`],
+    ['"=" inside a valid token', `Bearer ${valid.replace('.', '=.')}`],
+    ['a quoted valid token', `Bearer "${valid}"`],
+  ])('answers %s 400 credentials_malformed, before any key fetch', async (_name, value) => {
+    fetches = 0
+    const error = await outcome(value)
+    expect(error).toBeInstanceOf(InvalidRequestError)
+    expect(error).toMatchObject({ code: 'credentials_malformed', status: 400 })
+    expect(fetches).toBe(0)
+  })
+
+  it('answers b64token characters that are not a valid JWS 401 invalid_token', async () => {
+    for (const value of ['Bearer abc~def', `Bearer ${valid}~`, `Bearer ${valid}==`, 'Bearer a+b/c']) {
+      const error = await outcome(value)
+      expect(error).toBeInstanceOf(InvalidTokenError)
+      expect(error).toMatchObject({ code: 'token_malformed', status: 401 })
+    }
+  })
+
+  it('verifies a well-formed token, with one key fetch', async () => {
+    fetches = 0
+    expect(await outcome(`Bearer   ${valid}`)).toMatchObject({ accepted: { iss: ISSUER } })
+    expect(fetches).toBe(1)
   })
 })

@@ -1116,7 +1116,7 @@ const cleanRequestArb = fc.record({
   query: carryArb,
   body: carryArb,
   locations: fc.constantFrom(...LOCATION_SETS),
-  headerForm: fc.constantFrom('lower', 'titled', 'both', 'headers-object'),
+  headerForm: fc.constantFrom('lower', 'titled', 'both', 'headers-object', 'raw-headers'),
   scheme: fc.mixedCase(fc.constant('bearer')),
   spaces: fc.integer({ min: 1, max: 3 }),
   otherScheme: fc.option(fc.constantFrom('Basic dXNlcjpwYXNz', 'DPoP eyJhbGciOiJub25lIn0', 'Negotiate abc', 'Bearerx abc'), { nil: undefined }),
@@ -1158,7 +1158,22 @@ function buildCleanRequest(plan: CleanPlan): RequestLike {
     }
   }
   if (plan.headerForm === 'headers-object') return { method, url, headers: new Headers(headers as Record<string, string>), body }
+  if (plan.headerForm === 'raw-headers') return { method, url, rawHeaders: toRawHeaders(headers), body }
   return { method, url, headers, body }
+}
+
+/**
+ * A header record as Node's `rawHeaders` would list it, names in title case. A value seen under
+ * both spellings of a name is one header (as `headerValues` reads a record).
+ */
+function toRawHeaders(record: Readonly<Record<string, string | readonly string[] | undefined>>): string[] {
+  const raw: string[] = []
+  for (const [name, value] of Object.entries(record)) {
+    const titled = name.replace(/(?:^|-)[a-z]/g, (start) => start.toUpperCase())
+    if (titled === name && record[name.toLowerCase()] === value && name !== name.toLowerCase()) continue
+    for (const item of typeof value === 'string' ? [value] : (value ?? [])) raw.push(titled, item)
+  }
+  return raw
 }
 
 type ExpectedAuth = { resolves: string } | { rejects: ErrorClassName; code?: ErrorCode }
@@ -1234,7 +1249,7 @@ const bodyArb: fc.Arbitrary<unknown> = fc.oneof(
 const chaosRequestArb = fc.record({
   authorization: fc.option(authorizationArb, { nil: undefined }),
   titledAuthorization: fc.oneof(fc.constant<'absent' | 'same'>('absent'), fc.constant<'absent' | 'same'>('same'), authorizationArb),
-  headersObject: fc.boolean(),
+  headersForm: fc.constantFrom('record', 'headers-object', 'raw-headers'),
   contentType: fc.option(fc.oneof(fc.constantFrom(FORM, `${FORM}; charset=utf-8`, `${FORM}x`, 'application/json', 'multipart/form-data', ` ${FORM}`), anyStringArb), { nil: undefined }),
   otherHeaders: fc.dictionary(fc.constantFrom('cookie', 'x-access-token', 'x-forwarded-for', 'host'), fc.string({ maxLength: 8 }), { maxKeys: 2 }),
   url: fc.option(urlArb, { nil: undefined }),
@@ -1252,7 +1267,7 @@ type ChaosPlan = typeof chaosRequestArb extends fc.Arbitrary<infer T> ? T : neve
 const EXTENDED_FORM_BODY: ChaosPlan = {
   authorization: undefined,
   titledAuthorization: 'absent',
-  headersObject: false,
+  headersForm: 'record',
   contentType: FORM,
   otherHeaders: {},
   url: '/resource',
@@ -1267,8 +1282,9 @@ function buildChaosRequest(plan: ChaosPlan): RequestLike {
   if (plan.titledAuthorization === 'same') record.Authorization = plan.authorization
   else if (plan.titledAuthorization !== 'absent') record.Authorization = plan.titledAuthorization
   if (plan.contentType !== undefined) record['content-type'] = plan.contentType
+  if (plan.headersForm === 'raw-headers') return { method: plan.method, url: plan.url, rawHeaders: toRawHeaders(record), body: plan.body }
   let headers: RequestLike['headers'] = record
-  if (plan.headersObject) {
+  if (plan.headersForm === 'headers-object') {
     try {
       const object = new Headers()
       for (const [name, value] of Object.entries(record)) {
@@ -1292,8 +1308,10 @@ const asList = (value: string | readonly string[] | null | undefined): readonly 
  * with content — which is `token` and sits in an enabled place.
  */
 function mayResolve(request: RequestLike, locations: readonly TokenLocation[], token: string): string | undefined {
-  const headers = request.headers
+  const headers = request.headers ?? {}
   const valuesOf = (name: string): readonly string[] => {
+    const raw = request.rawHeaders
+    if (raw !== undefined) return raw.filter((_, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === name)
     if (headers instanceof Headers) return asList(headers.get(name))
     const record = headers as Record<string, string | readonly string[] | undefined>
     const lower = record[name]
