@@ -7,13 +7,19 @@ import type { Request, RequestHandler } from 'express'
 import type { FastifyInstance, FastifyPluginCallback, FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import type { Context, Middleware, ParameterizedContext } from 'koa'
 import { expectTypeOf } from 'vitest'
-import type { Verifier, VerifiedToken, VerifierOptions } from 'bearer-guard'
+import type { IncomingMessage } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
+import type { RequestLike, Verifier, VerifiedToken, VerifierOptions } from 'bearer-guard'
 import * as expressAdapter from 'bearer-guard/express'
 import bearerGuard, { bearerGuardPlugin, type BearerGuardPluginOptions } from 'bearer-guard/fastify'
 import * as koaAdapter from 'bearer-guard/koa'
 
 declare const verifier: Verifier
 declare const options: VerifierOptions
+
+// A Node request, HTTP/1 or HTTP/2, is a RequestLike as it is (its rawHeaders are read).
+expectTypeOf<IncomingMessage>().toExtend<RequestLike>()
+expectTypeOf<Http2ServerRequest>().toExtend<RequestLike>()
 
 // Express: req.auth after importing 'bearer-guard/express'.
 expectTypeOf<Request['auth']>().toEqualTypeOf<VerifiedToken | undefined>()
