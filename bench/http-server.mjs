@@ -17,12 +17,40 @@
 //   express-oauth2-jwt-bearer   auth({ issuer, audience, jwksUri, tokenSigningAlg }) (JWK Set from the parent)
 //   @fastify/jwt                register({ secret: { public: pem }, verify: { algorithms, allowedIss, allowedAud } }),
 //                               onRequest: request.jwtVerify()
+//   LIMIT+parse                 a reference, not a usable guard: the least work any verifier must do
+//                               per request, written as a plain middleware of the framework (take the
+//                               token after "Bearer ", split it, base64url-decode and JSON.parse header
+//                               and payload, crypto.verify with a cached KeyObject); it checks no claim
 
+import { createPublicKey, verify } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
+import { SCHEMES } from './support.mjs'
 
 const send = (message) => process.send(message)
 const stats = { served: 0, authenticated: 0 }
 let callers // a Set while tracking
+
+/**
+ * The LIMIT+parse guard's work: the `sub` of a token whose signature verifies, else undefined.
+ * Header and payload are decoded and parsed (as any verifier must), no claim is checked.
+ */
+function limitParseCaller(authorization, alg, key) {
+  if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) return undefined
+  const token = authorization.slice(7)
+  const firstDot = token.indexOf('.')
+  const secondDot = token.indexOf('.', firstDot + 1)
+  if (firstDot === -1 || secondDot === -1) return undefined
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, firstDot), 'base64url').toString('utf8'))
+    const payload = JSON.parse(Buffer.from(token.slice(firstDot + 1, secondDot), 'base64url').toString('utf8'))
+    if (header.alg !== alg) return undefined
+    const { hash, options } = SCHEMES[alg]
+    const valid = verify(hash, Buffer.from(token.slice(0, secondDot), 'latin1'), { key, ...options }, Buffer.from(token.slice(secondDot + 1), 'base64url'))
+    return valid ? payload.sub : undefined
+  } catch {
+    return undefined
+  }
+}
 
 async function start(config) {
   const { framework, guard, alg, jwk, pem, jwksUri, issuer, audience } = config
@@ -34,6 +62,8 @@ async function start(config) {
     }
     return { caller: caller ?? null }
   }
+  const limitKey = guard === 'LIMIT+parse' ? createPublicKey({ key: jwk, format: 'jwk' }) : undefined
+  const limitCaller = (authorization) => limitParseCaller(authorization, alg, limitKey)
   const bearerGuardOptions = () => ({ issuer, audience, jwks: { keys: [jwk] }, offloadSignatureChecks: guard === 'bearer-guard-offload' })
 
   if (framework === 'express') {
@@ -52,6 +82,16 @@ async function start(config) {
       const { auth } = await import('express-oauth2-jwt-bearer')
       app.get('/orders', auth({ issuer, audience, jwksUri, tokenSigningAlg: alg }), handler)
       app.use((error, _req, res, next) => (error.status === undefined ? next(error) : res.status(error.status).set(error.headers ?? {}).end()))
+    } else if (guard === 'LIMIT+parse') {
+      const limit = (req, res, next) => {
+        const sub = limitCaller(req.headers.authorization)
+        if (sub === undefined) res.status(401).set('WWW-Authenticate', 'Bearer').end()
+        else {
+          req.auth = { payload: { sub } }
+          next()
+        }
+      }
+      app.get('/orders', limit, handler)
     } else throw new Error(`express: unknown guard ${guard}`)
     return listen((callback) => app.listen(0, '127.0.0.1', callback))
   }
@@ -69,6 +109,18 @@ async function start(config) {
       const { createVerifier } = await import('../dist/index.js')
       const { requireAuth } = await import('../dist/koa.js')
       router.get('/orders', requireAuth(createVerifier(bearerGuardOptions())), handler)
+    } else if (guard === 'LIMIT+parse') {
+      const limit = async (ctx, next) => {
+        const sub = limitCaller(ctx.req.headers.authorization)
+        if (sub === undefined) {
+          ctx.status = 401
+          ctx.set('WWW-Authenticate', 'Bearer')
+          return
+        }
+        ctx.state.auth = { payload: { sub } }
+        await next()
+      }
+      router.get('/orders', limit, handler)
     } else throw new Error(`koa: unknown guard ${guard}`)
     app.use(router.routes())
     return listen((callback) => app.listen(0, '127.0.0.1', callback))
@@ -90,6 +142,14 @@ async function start(config) {
         await request.jwtVerify()
       }
       app.get('/orders', { onRequest }, async (request) => count(request.user?.sub))
+    } else if (guard === 'LIMIT+parse') {
+      app.decorateRequest('caller', null)
+      const onRequest = async (request, reply) => {
+        const sub = limitCaller(request.raw.headers.authorization)
+        if (sub === undefined) return reply.code(401).header('WWW-Authenticate', 'Bearer').send()
+        request.caller = sub
+      }
+      app.get('/orders', { onRequest }, async (request) => count(request.caller))
     } else throw new Error(`fastify: unknown guard ${guard}`)
     await app.listen({ port: 0, host: '127.0.0.1' })
     return { port: app.server.address().port, close: () => app.close() }
