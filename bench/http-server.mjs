@@ -22,6 +22,7 @@
 //                               token after "Bearer ", split it, base64url-decode and JSON.parse header
 //                               and payload, crypto.verify with a cached KeyObject); it checks no claim
 
+import { Buffer } from 'node:buffer'
 import { createPublicKey, verify } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { SCHEMES } from './support.mjs'
