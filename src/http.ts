@@ -154,6 +154,10 @@ export async function fetchJsonDocument(
       if (controller.signal.aborted) throw new FetchFailedError('timeout', url, `no complete answer within ${limits.timeoutMs} ms`)
       throw new FetchFailedError('network_error', url, 'connection failed while reading the body', { cause: error })
     }
+    // Node's fetch (undici) puts the connection back in its pool only after the last read has
+    // settled; one turn of the event loop lets the next request (the JWK Set right after the
+    // metadata on a cold start) reuse it instead of opening another connection (and TLS session).
+    await new Promise((resolve) => setImmediate(resolve))
     try {
       return { body: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as unknown, notModified: false, ...caching }
     } catch (error) {
