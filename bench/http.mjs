@@ -35,6 +35,7 @@
 
 import { Buffer } from 'node:buffer'
 import { fork } from 'node:child_process'
+import { verify } from 'node:crypto'
 import { once } from 'node:events'
 import { request as httpRequest } from 'node:http'
 import { resolve } from 'node:path'
@@ -46,6 +47,7 @@ import autocannon from 'autocannon'
 import {
   AUDIENCE,
   ISSUER,
+  SCHEMES,
   commandLine,
   fail,
   failures,
@@ -122,6 +124,20 @@ console.log()
 
 const suites = {}
 for (const alg of ALGS) suites[alg] = await makeSuite(alg, TOKENS)
+
+/** µs of one bare crypto.verify of the suite's tokens, in this process before any load (median of 5 passes). */
+function signatureMicros(suite) {
+  const { hash, options } = SCHEMES[suite.alg]
+  const key = { key: suite.publicKey, ...options }
+  const passes = []
+  for (let pass = 0; pass < (QUICK ? 1 : 5); pass++) {
+    const started = performance.now()
+    for (const { data, signature } of suite.limitInputs) if (!verify(hash, data, key, signature)) fail(`${suite.alg}: bare verify refused a token`)
+    passes.push(((performance.now() - started) * 1000) / suite.limitInputs.length)
+  }
+  return median(passes)
+}
+const signatureUs = Object.fromEntries(ALGS.map((alg) => [alg, signatureMicros(suites[alg])]))
 const jwks = await startJwksServer(Object.values(suites).map((suite) => suite.jwk))
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./http-server.mjs', import.meta.url))
@@ -325,6 +341,8 @@ for (const cell of cells) {
   const cpuRatio = cell.guard === 'none' ? 1 : cpuRate / median(base.cpuRates)
   const reference = cell.guard === 'none' || cell.guard === 'LIMIT+parse' ? undefined : referenceOf(cell)
   const toReference = reference === undefined ? null : rate / median(reference.rates)
+  // Server CPU per request beyond the unguarded app's: what the guard costs in situ.
+  const authCpuUs = cell.guard === 'none' ? null : 1e6 / cpuRate - 1e6 / median(base.cpuRates)
   const key = cell.guard === 'none' ? `${cell.framework} unguarded` : `${cell.framework} ${cell.guard} ${cell.alg}`
   results[key] = {
     framework: cell.framework,
@@ -339,6 +357,8 @@ for (const cell of cells) {
     ratioToUnguarded: cell.guard === 'none' ? null : ratio,
     cpuRatioToUnguarded: cell.guard === 'none' ? null : cpuRatio,
     ratioToLimitParse: toReference,
+    authServerCpuMicros: authCpuUs,
+    authServerCpuPerSignature: authCpuUs === null ? null : authCpuUs / signatureUs[cell.alg],
     target: cell.guard === 'bearer-guard' ? TARGETS[cell.framework] : null,
     non2xx: cell.non2xx,
     errors: cell.errors,
@@ -360,6 +380,7 @@ for (const cell of cells) {
     fmtInt(cpuRate),
     cell.guard === 'none' ? '' : `${cpuRatio.toFixed(2)}`,
     toReference === null ? '' : toReference.toFixed(2),
+    authCpuUs === null ? '' : `${authCpuUs.toFixed(1)} (${(authCpuUs / signatureUs[cell.alg]).toFixed(2)}x)`,
     `${(100 * median(cell.serverShares)).toFixed(0)}% / ${(100 * median(cell.clientShares)).toFixed(0)}%`,
     `${median(cell.latencies.map((l) => l.p50))} / ${median(cell.latencies.map((l) => l.p99))}`,
     target,
@@ -369,8 +390,9 @@ console.log()
 console.log('req/s: median of rounds (2xx responses / wall time); ratio = guarded / unguarded of the same framework;')
 console.log('req/server-CPU-s: 2xx responses / CPU time of the server process; CPU: server / autocannon process, share of one core;')
 console.log('/LIMIT+parse = req/s / req/s of the LIMIT+parse reference (same framework and algorithm); target: "out of reach" when')
-console.log('even LIMIT+parse, the least work any verifier must do, stays below it on this machine')
-printTable(['cell', 'req/s', 'spread', 'ratio', 'req/srv-CPU-s', 'ratio(CPU)', '/LIMIT+parse', 'CPU srv/client', 'p50/p99 ms', 'target (req/s ratio)'], tableRows)
+console.log('even LIMIT+parse, the least work any verifier must do, stays below it on this machine;')
+console.log(`auth CPU = server CPU µs per request beyond the unguarded app's (x one bare crypto.verify in this process: ${ALGS.map((alg) => `${alg} ${signatureUs[alg].toFixed(1)} µs`).join(', ')})`)
+printTable(['cell', 'req/s', 'spread', 'ratio', 'req/srv-CPU-s', 'ratio(CPU)', '/LIMIT+parse', 'auth CPU µs/req', 'CPU srv/client', 'p50/p99 ms', 'target (req/s ratio)'], tableRows)
 const serverShares = cells.flatMap((cell) => cell.serverShares)
 console.log()
 console.log(
@@ -394,6 +416,7 @@ if (args.json !== undefined && failures.length === 0) {
     finishedAt: new Date().toISOString(),
     machine: { ...machine(), loadAverageAtStart: loadAtStart, loadAverageAtEnd: machine().loadAverage },
     setup: { connections: CONNECTIONS, rounds: ROUNDS, durationSeconds: DURATION, warmupSeconds: WARMUP, tokensPerAlgorithm: TOKENS, algorithms: ALGS, frameworks: FRAMEWORKS },
+    bareSignatureMicros: signatureUs,
     results,
   }
   writeReport(args.json, report)
