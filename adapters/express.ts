@@ -33,8 +33,11 @@ declare global {
 export function requireAuth(verifier: VerifierOrOptions, options: GuardOptions = {}): RequestHandler {
   const instance = toVerifier(verifier)
   return (req: Request, _res: Response, next: NextFunction) => {
-    // `rawHeaders` shows a repeated Authorization header, which `headers` keeps only once.
-    const request = { method: req.method, url: req.originalUrl, rawHeaders: req.rawHeaders, body: req.body as unknown }
+    // `rawHeaders` shows a repeated Authorization header, which `headers` keeps only once; a request
+    // object without it (a hand-made one) is read through its header records.
+    const { rawHeaders } = req
+    const headers = Array.isArray(rawHeaders) ? undefined : (req.headersDistinct ?? req.headers)
+    const request = { method: req.method, url: req.originalUrl, rawHeaders, headers, body: req.body as unknown }
     authenticateRequest(instance, request, options).then((auth) => {
       if (auth !== undefined) req.auth = auth
       next()

@@ -39,8 +39,11 @@ const bearerGuard: FastifyPluginAsync<BearerGuardPluginOptions> = async (app, op
 
   async function authenticate(request: FastifyRequest, guard: GuardOptions): Promise<void> {
     const { raw } = request
-    // `rawHeaders` shows a repeated Authorization header, which `headers` keeps only once.
-    const auth = await authenticateRequest(verifier, { method: raw.method, url: raw.url, rawHeaders: raw.rawHeaders, body: request.body }, guard)
+    // `rawHeaders` shows a repeated Authorization header, which `headers` keeps only once; a request
+    // object without it (a hand-made one) is read through its header records.
+    const { rawHeaders } = raw
+    const headers = Array.isArray(rawHeaders) ? undefined : (raw.headersDistinct ?? raw.headers)
+    const auth = await authenticateRequest(verifier, { method: raw.method, url: raw.url, rawHeaders, headers, body: request.body }, guard)
     request.auth = auth ?? null
   }
 

@@ -31,8 +31,11 @@ export function requireAuth(verifier: VerifierOrOptions, options: GuardOptions =
   const instance = toVerifier(verifier)
   return async (ctx, next) => {
     const body: unknown = (ctx.request as { body?: unknown }).body
-    // `rawHeaders` shows a repeated Authorization header, which `headers` keeps only once.
-    const auth = await authenticateRequest(instance, { method: ctx.method, url: ctx.originalUrl, rawHeaders: ctx.req.rawHeaders, body }, options)
+    // `rawHeaders` shows a repeated Authorization header, which `headers` keeps only once; a request
+    // object without it (a hand-made one) is read through its header records.
+    const { rawHeaders } = ctx.req
+    const headers = Array.isArray(rawHeaders) ? undefined : (ctx.req.headersDistinct ?? ctx.req.headers)
+    const auth = await authenticateRequest(instance, { method: ctx.method, url: ctx.originalUrl, rawHeaders, headers, body }, options)
     if (auth !== undefined) ctx.state.auth = auth
     await next()
   }

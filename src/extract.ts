@@ -54,8 +54,10 @@ function listOf(value: string | readonly string[] | undefined): readonly string[
 function rawHeaderValues(rawHeaders: readonly string[], name: string): string[] {
   const values: string[] = []
   for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
-    const candidate = rawHeaders[index] as string
-    if (candidate.length === name.length && (candidate === name || candidate.toLowerCase() === name)) values.push(rawHeaders[index + 1] as string)
+    const candidate: unknown = rawHeaders[index]
+    const value: unknown = rawHeaders[index + 1]
+    if (typeof candidate !== 'string' || typeof value !== 'string' || candidate.length !== name.length) continue
+    if (candidate === name || candidate.toLowerCase() === name) values.push(value)
   }
   return values
 }

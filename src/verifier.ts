@@ -116,14 +116,16 @@ class BearerVerifier implements Verifier {
     this.tokenCache = options.tokenCacheSize > 0 ? new VerifiedTokenCache(options.tokenCacheSize) : undefined
   }
 
-  // The header's characters are not scanned up front: a token that is not a b64token cannot verify,
-  // and then the request is read again, strictly, to answer 400 for malformed credentials.
+  // The header's characters are not scanned up front: a token that is not a b64token cannot verify.
+  // Whenever extraction or verification fails, the request is read again, strictly, so malformed
+  // credentials get the same 400 as from `extractToken` (even where the header is not an enabled
+  // location, so optional mode never lets them pass as anonymous).
   authenticate(request: RequestLike, options?: VerifyOptions): Promise<VerifiedToken> {
     let token: string
     try {
       token = findToken(request, this.options.tokenLocations, 'deferred')
     } catch (error) {
-      return Promise.reject(this.withRealm(error))
+      return Promise.reject(this.withRealm(this.malformedRequestOr(request, error)))
     }
     return this.settle(token, options, request)
   }

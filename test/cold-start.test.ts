@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createVerifier } from '../src/index.js'
 import { AUDIENCE, claims, jwksOf, makeKey, signToken } from './helpers.js'
 
@@ -60,5 +60,17 @@ describe('cold start', () => {
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(100)
     expect(requests).toEqual(['/.well-known/openid-configuration', '/jwks'])
     expect(connections).toBe(1)
+  })
+})
+
+describe('key fetches under fake timers', () => {
+  it('settle when a test suite fakes the global timers (setImmediate included)', async () => {
+    vi.useFakeTimers()
+    try {
+      const verifier = createVerifier({ issuer, audience: AUDIENCE, jwksUri: `${issuer}/jwks`, fetch: () => Promise.resolve(Response.json(jwksOf(key))) })
+      await expect(verifier.verify(tokenFor(4))).resolves.toBeDefined()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

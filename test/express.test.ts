@@ -166,3 +166,28 @@ describe('express: placement', () => {
     expect(answer.challenge).toBe(CHALLENGE.missing)
   })
 })
+
+describe('express: a hand-made request object', () => {
+  function run(req: Record<string, unknown>, optional = false): Promise<{ auth: unknown; error: unknown }> {
+    return new Promise((resolve) => {
+      const request: Record<string, unknown> = { method: 'GET', originalUrl: '/me', ...req }
+      requireAuth(verifier, { optional })(request as never, {} as never, (error?: unknown) => resolve({ auth: request.auth, error }))
+    })
+  }
+
+  it('without rawHeaders, is read through headersDistinct or headers', async () => {
+    const token = tokenWith()
+    expect(await run({ headers: { authorization: `Bearer ${token}` } })).toMatchObject({ auth: { token }, error: undefined })
+    expect(await run({ headersDistinct: { authorization: [`Bearer ${token}`, 'Bearer x'] }, headers: { authorization: `Bearer ${token}` } })).toMatchObject({
+      error: { code: 'credentials_duplicated' },
+    })
+  })
+
+  it('with rawHeaders, is read through them', async () => {
+    const token = tokenWith()
+    expect(await run({ rawHeaders: ['Authorization', `Bearer ${token}`], headers: {} })).toMatchObject({ auth: { token }, error: undefined })
+    expect(await run({ rawHeaders: ['Authorization', `Bearer ${token}`, 'authorization', `Bearer ${token}`], headers: { authorization: `Bearer ${token}` } }, true)).toMatchObject({
+      error: { code: 'credentials_duplicated' },
+    })
+  })
+})

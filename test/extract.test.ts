@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BearerError, createVerifier, extractToken, InvalidRequestError, InvalidTokenError, MissingTokenError, type RequestLike, type TokenLocation } from '../src/index.js'
+import { authenticateRequest, BearerError, createVerifier, extractToken, InvalidRequestError, InvalidTokenError, MissingTokenError, type RequestLike, type TokenLocation } from '../src/index.js'
 import { AUDIENCE, ISSUER, jwksOf, makeKey, signToken } from './helpers.js'
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJl'
@@ -355,6 +355,11 @@ describe('extractToken: rawHeaders', () => {
     expect(extractToken({ rawHeaders }, HEADER_ONLY)).toBe(TOKEN)
   })
 
+  it('skips entries that are not strings (a hand-made array), without throwing', () => {
+    const rawHeaders = ['Authorization', undefined, 42, `Bearer ${TOKEN}`, 'authorization', `Bearer ${TOKEN}`] as unknown as string[]
+    expect(extractToken({ rawHeaders }, HEADER_ONLY)).toBe(TOKEN)
+  })
+
   it('reads the content type of a form body from rawHeaders', () => {
     const request: RequestLike = { method: 'POST', rawHeaders: ['Content-Type', FORM], body: { access_token: TOKEN } }
     expect(extractToken(request, new Set(['body']))).toBe(TOKEN)
@@ -410,5 +415,34 @@ describe('Verifier.authenticate: header grammar checked when verification fails'
     fetches = 0
     expect(await outcome(`Bearer   ${valid}`)).toMatchObject({ accepted: { iss: ISSUER } })
     expect(fetches).toBe(1)
+  })
+})
+
+describe('Verifier.authenticate: strict reading on every failure', () => {
+  const key = makeKey('ES256')
+  const valid = signToken(key)
+  const options = { issuer: ISSUER, audience: AUDIENCE, jwks: jwksOf(key) }
+
+  it('answers a malformed header 400 where the header is not an enabled location, also in optional mode', async () => {
+    const verifier = createVerifier({ ...options, tokenLocations: ['query'] })
+    const request = { headers: { authorization: 'Bearer a b' } }
+    await expect(verifier.authenticate(request)).rejects.toMatchObject({ code: 'credentials_malformed', status: 400 })
+    await expect(authenticateRequest(verifier, request, { optional: true })).rejects.toMatchObject({ code: 'credentials_malformed' })
+    // A well-formed header in a disabled location is no credential: anonymous in optional mode.
+    await expect(authenticateRequest(verifier, { headers: { authorization: `Bearer ${valid}` } }, { optional: true })).resolves.toBeUndefined()
+  })
+
+  it('answers a malformed header next to a query token 400 credentials_malformed, as extractToken does', async () => {
+    const verifier = createVerifier({ ...options, tokenLocations: ['header', 'query'] })
+    const request = { url: `/r?access_token=${valid}`, headers: { authorization: 'Bearer a b' } }
+    await expect(verifier.authenticate(request)).rejects.toMatchObject({ code: 'credentials_malformed' })
+  })
+
+  it('answers a malformed header 400 after the same token was cached', async () => {
+    const verifier = createVerifier({ ...options, tokenCacheSize: 8 })
+    const first = await verifier.authenticate({ headers: { authorization: `Bearer ${valid}` } })
+    expect(await verifier.authenticate({ headers: { authorization: `Bearer ${valid}` } })).toBe(first)
+    await expect(verifier.authenticate({ headers: { authorization: `Bearer ${valid} x` } })).rejects.toMatchObject({ code: 'credentials_malformed' })
+    await expect(verifier.authenticate({ headers: { authorization: `Bearer ${valid};` } })).rejects.toMatchObject({ code: 'credentials_malformed' })
   })
 })

@@ -215,7 +215,7 @@ describe('fastify: plugin encapsulation', () => {
 })
 
 describe('fastify: over HTTP/2 and app.inject', () => {
-  it('authenticates HTTP/2 requests, which have no headersDistinct', async () => {
+  it('authenticates HTTP/2 requests (headers read from rawHeaders)', async () => {
     const app = Fastify({ http2: true })
     await app.register(bearerGuard, verifierOptions)
     // The plugin declares its hooks for the default HTTP/1 server types, so an HTTP/2 app needs a cast.
@@ -233,7 +233,7 @@ describe('fastify: over HTTP/2 and app.inject', () => {
     }
   })
 
-  it('authenticates injected requests, which have no headersDistinct', async () => {
+  it('authenticates injected requests (headers read from rawHeaders)', async () => {
     const app = await contractApp()
     try {
       const ok = await app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${tokenWith()}` } })

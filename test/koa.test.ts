@@ -207,7 +207,7 @@ describe('koa: placement', () => {
 })
 
 describe('koa: over HTTP/2', () => {
-  it('authenticates requests of the HTTP/2 compatibility API, which have no headersDistinct', async () => {
+  it('authenticates requests of the HTTP/2 compatibility API (headers read from rawHeaders)', async () => {
     const { createServer } = await import('node:http2')
     const server = createServer(appWith(contractRouter()).callback())
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -221,5 +221,17 @@ describe('koa: over HTTP/2', () => {
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
+  })
+})
+
+describe('koa: a hand-made request object', () => {
+  it('without rawHeaders, is read through headersDistinct or headers', async () => {
+    const token = tokenWith()
+    const context = (req: Record<string, unknown>) => ({ method: 'GET', originalUrl: '/me', req, request: {}, state: {} as Record<string, unknown> })
+    const plain = context({ headers: { authorization: `Bearer ${token}` } })
+    await requireAuth(verifier)(plain as never, () => Promise.resolve())
+    expect(plain.state.auth).toMatchObject({ token })
+    const repeated = context({ headersDistinct: { authorization: [`Bearer ${token}`, 'Bearer x'] }, headers: { authorization: `Bearer ${token}` } })
+    await expect(requireAuth(verifier)(repeated as never, () => Promise.resolve())).rejects.toMatchObject({ code: 'credentials_duplicated' })
   })
 })
