@@ -5,7 +5,7 @@
 //   - the verified-token cache (`tokenCacheSize`): ops/s of a hit, each token arriving as a fresh
 //     string (as from a socket), so the cache pays for hashing it every time.
 //
-//   node bench/concurrency.mjs [--quick] [--tokens=N] [--algs=RS256,ES256]
+//   node bench/concurrency.mjs [--quick] [--tokens=N] [--algs=RS256,ES256] [--json FILE]
 //
 // Correctness first: every verifier must accept the suite's tokens and refuse its bad ones; any
 // failure exits 1. --quick runs tiny sizes and checks only that.
@@ -13,9 +13,9 @@ import { Buffer } from 'node:buffer'
 import { verify } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { createVerifier } from '../dist/index.js'
-import { AUDIENCE, fail, failures, fmtInt, ISSUER, makeSuite, parseArgs, positiveInt, printMachine, printTable, SCHEMES } from './support.mjs'
+import { AUDIENCE, commandLine, fail, failures, fmtInt, ISSUER, machine, makeSuite, parseArgs, positiveInt, printMachine, printTable, SCHEMES, writeReport } from './support.mjs'
 
-const args = parseArgs(process.argv.slice(2))
+const args = parseArgs(process.argv.slice(2), ['json'])
 const QUICK = args.quick
 const TOKENS = positiveInt(args.tokens, QUICK ? 200 : 6_000, 'tokens')
 const ALGS = args.algs === undefined ? ['RS256', 'ES256', 'EdDSA'] : args.algs.split(',')
@@ -95,6 +95,7 @@ async function checked(verifier, suite, label) {
 printMachine('bearer-guard concurrency and token-cache benchmark')
 console.log(`setup: ${TOKENS} distinct tokens per algorithm; ${IN_FLIGHT} verifications in flight\n`)
 const rows = []
+const results = {}
 for (const alg of ALGS) {
   const suite = await makeSuite(alg, TOKENS)
   const options = { issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [suite.jwk] } }
@@ -109,11 +110,15 @@ for (const alg of ALGS) {
   await bareAsyncInFlight(suite) // warm-up
   const bareAsync16 = await bareAsyncInFlight(suite)
   const hits = await cacheHits(cached, suite.tokens)
+  results[alg] = { bareVerify: bare, eventLoop16: loop16, offloaded16: offload16, bareAsync16, offloadedToBare: offload16 / bare, bareAsyncToBare: bareAsync16 / bare, cacheHits: hits }
   rows.push([alg, fmtInt(bare), fmtInt(loop16), fmtInt(offload16), `${(offload16 / bare).toFixed(2)}x`, `${(bareAsync16 / bare).toFixed(2)}x`, fmtInt(hits)])
 }
 printTable(['alg', 'bare verify', `event loop x${IN_FLIGHT}`, `offloaded x${IN_FLIGHT}`, 'offloaded/bare', `bare async x${IN_FLIGHT}/bare`, 'cache hit ops/s'], rows)
 console.log(`\nbare async x${IN_FLIGHT}: bare crypto.verify on the thread pool, ${IN_FLIGHT} in flight, no parsing or checks (the ceiling of offloading here)`)
 if (QUICK) console.log('\n--quick: correctness only; the numbers mean nothing')
+if (args.json !== undefined && failures.length === 0) {
+  writeReport(args.json, { benchmark: 'bench/concurrency.mjs', command: commandLine(), quick: QUICK, finishedAt: new Date().toISOString(), machine: machine(), setup: { tokensPerAlgorithm: TOKENS, inFlight: IN_FLIGHT }, results })
+}
 if (failures.length > 0) {
   console.error(`\n${failures.length} correctness failure(s)`)
   process.exit(1)
