@@ -325,8 +325,15 @@ for (const cell of cells) {
 
 const fmtRatio = (a, b) => (a === undefined || b === undefined ? '-' : `${(a / b).toFixed(2)}x`)
 
+const PEERS = ['jose', 'fast-jwt', 'aws-jwt-verify']
+
+/** The fastest peer library among `medians` (ops/s by library), or undefined when none ran. */
+function bestPeer(medians) {
+  return PEERS.filter((lib) => medians[lib] !== undefined).sort((a, b) => medians[b] - medians[a])[0]
+}
+
 function printRates(title, ratesOf) {
-  const header = ['alg', ...libsInRun, 'bg/LIMIT', 'bg/LIMIT+parse', 'bg/fast-jwt']
+  const header = ['alg', ...libsInRun, 'bg/LIMIT', 'bg/LIMIT+parse', 'bg/best peer']
   const rows = []
   for (const alg of ALGS) {
     const medians = {}
@@ -342,7 +349,8 @@ function printRates(title, ratesOf) {
       row.push(`${fmtInt(medians[lib])}${fmtSpread(rates)}`)
     }
     const bg = medians['bearer-guard']
-    row.push(fmtRatio(bg, medians.LIMIT), fmtRatio(bg, medians['LIMIT+parse']), fmtRatio(bg, medians['fast-jwt']))
+    const best = bestPeer(medians)
+    row.push(fmtRatio(bg, medians.LIMIT), fmtRatio(bg, medians['LIMIT+parse']), best === undefined ? '-' : `${fmtRatio(bg, medians[best])} (${best})`)
     rows.push(row)
   }
   console.log()
@@ -420,6 +428,9 @@ if (args.json !== undefined && failures.length === 0) {
         'bearer-guard/jose': ratio(alg, 'bearer-guard', 'jose', metric),
         'bearer-guard/aws-jwt-verify': ratio(alg, 'bearer-guard', 'aws-jwt-verify', metric),
       }
+      const best = bestPeer(Object.fromEntries(PEERS.map((lib) => [lib, results[alg][lib]?.[metric].median])))
+      ratios[alg][metric].bestPeer = best ?? null
+      ratios[alg][metric]['bearer-guard/best peer'] = best === undefined ? null : ratio(alg, 'bearer-guard', best, metric)
     }
   }
   const { loadAverage, ...machineAtEnd } = machine()
