@@ -66,7 +66,8 @@ export async function discoverJwksUri(issuer: string, limits: FetchLimits, fetch
 
 /**
  * A `locate` function for a remote key set: discovers the issuer's `jwks_uri`, remembers it for
- * `maxAgeMs`, and keeps using the last one found when a later discovery fails.
+ * `maxAgeMs` (measured with `now`, milliseconds on a clock that never goes back), and keeps using
+ * the last one found when a later discovery fails.
  */
 export function discoveryLocator(
   issuer: string,

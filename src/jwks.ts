@@ -17,6 +17,7 @@ export interface RemoteKeySetSettings {
   staleMaxAgeMs: number
   limits: FetchLimits
   fetch: FetchFunction
+  /** Milliseconds on a clock that never goes back (ages, cooldowns and back-offs are durations). */
   now: () => number
 }
 

@@ -82,6 +82,14 @@ function lookupError(lookup: Exclude<Awaited<ReturnType<KeySource['select']>>, V
   return new InvalidTokenError('key_unusable', 'the key the token names does not fit its algorithm')
 }
 
+/**
+ * Milliseconds on a clock that only moves forward, for the ages, cooldowns and back-offs of key
+ * sets and discovery: a wall-clock jump (NTP, a VM resumed) must neither keep keys fresh for longer
+ * nor lift a rate limit. Token times (`exp`, `nbf`, `iat`) stay on the wall clock, as the issuer's.
+ */
+// The global `performance` (the one test suites' fake timers can move), not `node:perf_hooks`'s.
+const elapsedMs = (): number => performance.now()
+
 /** The configured HMAC secret, shaped like a verification key. */
 interface SecretKey {
   readonly keyObject: KeyObject
@@ -261,7 +269,7 @@ class BearerVerifier implements Verifier {
     const limits = { timeoutMs: options.fetchTimeoutMs, maxBodyBytes: options.maxResponseBytes }
     const jwksUri = options.jwksUri
     const locate =
-      jwksUri !== undefined ? () => Promise.resolve(jwksUri) : discoveryLocator(issuer, options.jwksMaxAgeMs, limits, options.fetch, Date.now)
+      jwksUri !== undefined ? () => Promise.resolve(jwksUri) : discoveryLocator(issuer, options.jwksMaxAgeMs, limits, options.fetch, elapsedMs)
     return new RemoteKeySet(locate, {
       allowed: options.algorithms,
       maxKeys: options.jwksMaxKeys,
@@ -271,7 +279,7 @@ class BearerVerifier implements Verifier {
       staleMaxAgeMs: options.jwksStaleMaxAgeMs,
       limits,
       fetch: options.fetch,
-      now: Date.now,
+      now: elapsedMs,
     })
   }
 

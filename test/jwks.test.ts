@@ -34,11 +34,19 @@ function remoteVerifier(options: Partial<VerifierOptions> = {}) {
   return createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: JWKS_URL, ...options })
 }
 
-/** Freezes `Date` at {@link T0}; call before the verifier's first verify, which reads the clock. */
+/**
+ * Freezes the wall clock (`Date`) at {@link T0} and the monotonic one (`performance.now`) with it;
+ * call before the verifier's first verify. Returns a function that moves both to `ms` after the
+ * start (never backwards).
+ */
 function freezeClock(): (ms: number) => void {
-  vi.useFakeTimers({ toFake: ['Date'] })
+  vi.useFakeTimers({ toFake: ['Date', 'performance'] })
   vi.setSystemTime(T0)
-  return (ms) => vi.setSystemTime(T0 + ms)
+  let elapsed = 0
+  return (ms) => {
+    vi.advanceTimersByTime(ms - elapsed)
+    elapsed = ms
+  }
 }
 
 /** A token signed by `key` but naming a `kid` nobody published. */
@@ -233,6 +241,30 @@ describe('remote key set: max age and background refresh', () => {
     at(800 + 700)
     await expect(verifier.verify(signToken(b))).resolves.toBeDefined()
     expect(jwks.hits).toBe(2)
+  })
+})
+
+describe('remote key set: ages on a clock that only moves forward', () => {
+  it('stops using a withdrawn key after the max age of elapsed time, even when the wall clock jumped back', async () => {
+    const at = freezeClock()
+    const jwks = route(server, JWKS_URL, json(jwksOf(a)))
+    const verifier = remoteVerifier({ jwksMaxAgeMs: 1_000 })
+    await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    jwks.answer(json(jwksOf(b)))
+    vi.setSystemTime(T0 - 3_600_000) // the wall clock goes back an hour; elapsed time does not
+    at(1_000)
+    await expectCode(verifier.verify(signToken(a)), 'key_not_found')
+    expect(jwks.hits).toBe(2)
+  })
+
+  it('keeps a fresh set fresh when the wall clock jumps forward', async () => {
+    freezeClock()
+    const jwks = route(server, JWKS_URL, json(jwksOf(a)))
+    const verifier = remoteVerifier({ jwksMaxAgeMs: 60_000 })
+    await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    vi.setSystemTime(T0 + 3_600_000)
+    await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    expect(jwks.hits).toBe(1)
   })
 })
 
