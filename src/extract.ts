@@ -34,11 +34,11 @@ const SCHEME_LENGTH = 'Bearer'.length
 const SPACE = 0x20
 
 /**
- * How strictly {@link findToken} reads the `Authorization` header's token. `'checked'`: its characters must be a
- * b64token (RFC 6750 §2.1), else 400. `'deferred'`: the characters are not scanned; for a caller
- * that verifies the token at once (a JWS can only verify if made of base64url characters, a subset
- * of b64token) and, on failure, reads the request again `'checked'` to tell a malformed request
- * (400) from a bad token (401).
+ * How strictly {@link findToken} reads the `Authorization` header's token. `'checked'`: its
+ * characters must be a b64token (RFC 6750 §2.1), else 400. `'deferred'`: the characters are not
+ * scanned; for a caller that verifies the token at once (a JWS can only verify if made of base64url
+ * characters, a subset of b64token) and, on any failure, reads the request again `'checked'` to
+ * tell a malformed request (400) from a bad token (401).
  */
 export type CredentialsGrammar = 'checked' | 'deferred'
 

@@ -86,8 +86,8 @@ function lookupError(lookup: Exclude<Awaited<ReturnType<KeySource['select']>>, V
  * Milliseconds on a clock that only moves forward, for the ages, cooldowns and back-offs of key
  * sets and discovery: a wall-clock jump (NTP, a VM resumed) must neither keep keys fresh for longer
  * nor lift a rate limit. Token times (`exp`, `nbf`, `iat`) stay on the wall clock, as the issuer's.
+ * It reads the global `performance`, which test suites' fake timers can move.
  */
-// The global `performance` (the one test suites' fake timers can move), not `node:perf_hooks`'s.
 const elapsedMs = (): number => performance.now()
 
 /** The configured HMAC secret, shaped like a verification key. */
@@ -158,7 +158,10 @@ class BearerVerifier implements Verifier {
     }
   }
 
-  /** The 400 for credentials that are not a b64token, if that is why `error` happened; else `error`. */
+  /**
+   * What strict extraction (`extractToken`) says of `request`, if it refuses it (such as 400 for
+   * credentials that are not a b64token); else `error`. Runs only on failures.
+   */
   private malformedRequestOr(request: RequestLike, error: unknown): unknown {
     try {
       extractToken(request, this.options.tokenLocations)
