@@ -66,23 +66,23 @@ export async function discoverJwksUri(issuer: string, limits: FetchLimits, fetch
 
 /**
  * A `locate` function for a remote key set: discovers the issuer's `jwks_uri`, remembers it for
- * `maxAgeMs` (measured with `now`, milliseconds on a clock that never goes back), and keeps using
- * the last one found when a later discovery fails.
+ * `maxAgeMs` (measured with `ageClock`, see `agingClock`), and keeps using the last one found
+ * when a later discovery fails.
  */
 export function discoveryLocator(
   issuer: string,
   maxAgeMs: number,
   limits: FetchLimits,
   fetchFn: FetchFunction,
-  now: () => number,
+  ageClock: () => number,
 ): () => Promise<string> {
   let known: string | undefined
   let discoveredAt = -Infinity
   return async () => {
-    if (known !== undefined && now() - discoveredAt < maxAgeMs) return known
+    if (known !== undefined && ageClock() - discoveredAt < maxAgeMs) return known
     try {
       known = await discoverJwksUri(issuer, limits, fetchFn)
-      discoveredAt = now()
+      discoveredAt = ageClock()
     } catch (error) {
       if (known === undefined) throw error
     }

@@ -17,8 +17,10 @@ export interface RemoteKeySetSettings {
   staleMaxAgeMs: number
   limits: FetchLimits
   fetch: FetchFunction
-  /** Milliseconds on a clock that never goes back (ages, cooldowns and back-offs are durations). */
-  now: () => number
+  /** Clock for the set's age (freshness, stale window), in ms: see `agingClock`. */
+  ageClock: () => number
+  /** Clock for the unknown-`kid` cooldown and the failure back-off, in ms: see `monotonicMs`. */
+  rateClock: () => number
 }
 
 /** Start refreshing in the background once a set has lived this share of its max age. */
@@ -86,7 +88,7 @@ export class RemoteKeySet implements KeySource {
    */
   peek(kid: string | undefined, alg: Algorithm): VerificationKey | undefined {
     if (this.current === undefined) return undefined
-    const age = this.settings.now() - this.fetchedAt
+    const age = this.settings.ageClock() - this.fetchedAt
     if (age >= this.freshForMs) return undefined
     if (age >= this.freshForMs * BACKGROUND_REFRESH_AT) void this.refresh()
     const selection = this.current.select(kid, alg)
@@ -95,9 +97,9 @@ export class RemoteKeySet implements KeySource {
 
   /** The key for `kid`/`alg`, fetching or refetching within the rules above. */
   async select(kid: string | undefined, alg: Algorithm): Promise<KeyLookup> {
-    const now = this.settings.now()
+    const now = this.settings.rateClock()
     let fetchedNow = false
-    if (this.current === undefined || now - this.fetchedAt >= this.freshForMs) {
+    if (this.current === undefined || this.settings.ageClock() - this.fetchedAt >= this.freshForMs) {
       // Once a refresh has failed, stale keys serve at once while the retry runs in the background.
       const refreshing = this.refresh()
       if (this.consecutiveFailures === 0 || this.usableSet() === undefined) await refreshing
@@ -127,18 +129,18 @@ export class RemoteKeySet implements KeySource {
 
   /** The current set while it is fresh or within the stale window, else undefined. */
   private usableSet(): KeySet | undefined {
-    const age = this.settings.now() - this.fetchedAt
+    const age = this.settings.ageClock() - this.fetchedAt
     return age < this.freshForMs + this.settings.staleMaxAgeMs ? this.current : undefined
   }
 
   /** Fetches the set once for all concurrent callers; never rejects (failures are recorded). */
   private refresh(): Promise<void> {
     if (this.inflight !== undefined) return this.inflight
-    if (this.settings.now() < this.retryNotBefore) return Promise.resolve()
+    if (this.settings.rateClock() < this.retryNotBefore) return Promise.resolve()
     this.inflight = this.fetchSet()
       .then(
         () => {
-          this.fetchedAt = this.settings.now()
+          this.fetchedAt = this.settings.ageClock()
           this.consecutiveFailures = 0
           this.retryNotBefore = -Infinity
           this.lastFailure = undefined
@@ -146,7 +148,7 @@ export class RemoteKeySet implements KeySource {
         (error: unknown) => {
           this.consecutiveFailures++
           const backoff = FIRST_BACKOFF_MS * 2 ** Math.min(this.consecutiveFailures - 1, 20)
-          this.retryNotBefore = this.settings.now() + Math.min(backoff, Math.max(this.settings.cooldownMs, FIRST_BACKOFF_MS))
+          this.retryNotBefore = this.settings.rateClock() + Math.min(backoff, Math.max(this.settings.cooldownMs, FIRST_BACKOFF_MS))
           this.lastFailure = error
         },
       )

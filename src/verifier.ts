@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import { isHmacAlgorithm, verifySignature, verifySignatureOffThread, type Algorithm } from './algorithms.js'
 import { checkClaims, type ClaimsPolicy } from './claims.js'
+import { agingClock, monotonicMs } from './clocks.js'
 import { HeaderCache, parseClaims, parseCompactJws, type CompactJws } from './compact.js'
 import { discoveryLocator } from './discovery.js'
 import { BearerError, InvalidTokenError } from './errors.js'
@@ -81,14 +82,6 @@ function lookupError(lookup: Exclude<Awaited<ReturnType<KeySource['select']>>, V
   if (lookup === 'ambiguous') return new InvalidTokenError('key_not_found', 'the token names no key and several keys match')
   return new InvalidTokenError('key_unusable', 'the key the token names does not fit its algorithm')
 }
-
-/**
- * Milliseconds on a clock that only moves forward, for the ages, cooldowns and back-offs of key
- * sets and discovery: a wall-clock jump (NTP, a VM resumed) must neither keep keys fresh for longer
- * nor lift a rate limit. Token times (`exp`, `nbf`, `iat`) stay on the wall clock, as the issuer's.
- * It reads the global `performance`, which test suites' fake timers can move.
- */
-const elapsedMs = (): number => performance.now()
 
 /** The configured HMAC secret, shaped like a verification key. */
 interface SecretKey {
@@ -272,7 +265,7 @@ class BearerVerifier implements Verifier {
     const limits = { timeoutMs: options.fetchTimeoutMs, maxBodyBytes: options.maxResponseBytes }
     const jwksUri = options.jwksUri
     const locate =
-      jwksUri !== undefined ? () => Promise.resolve(jwksUri) : discoveryLocator(issuer, options.jwksMaxAgeMs, limits, options.fetch, elapsedMs)
+      jwksUri !== undefined ? () => Promise.resolve(jwksUri) : discoveryLocator(issuer, options.jwksMaxAgeMs, limits, options.fetch, agingClock())
     return new RemoteKeySet(locate, {
       allowed: options.algorithms,
       maxKeys: options.jwksMaxKeys,
@@ -282,7 +275,9 @@ class BearerVerifier implements Verifier {
       staleMaxAgeMs: options.jwksStaleMaxAgeMs,
       limits,
       fetch: options.fetch,
-      now: elapsedMs,
+      // Token times (`exp`, `nbf`, `iat`) stay on the wall clock, as the issuer's; these are durations.
+      ageClock: agingClock(),
+      rateClock: monotonicMs,
     })
   }
 

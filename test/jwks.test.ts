@@ -244,7 +244,7 @@ describe('remote key set: max age and background refresh', () => {
   })
 })
 
-describe('remote key set: ages on a clock that only moves forward', () => {
+describe('remote key set: clock jumps', () => {
   it('stops using a withdrawn key after the max age of elapsed time, even when the wall clock jumped back', async () => {
     const at = freezeClock()
     const jwks = route(server, JWKS_URL, json(jwksOf(a)))
@@ -257,14 +257,51 @@ describe('remote key set: ages on a clock that only moves forward', () => {
     expect(jwks.hits).toBe(2)
   })
 
-  it('keeps a fresh set fresh when the wall clock jumps forward', async () => {
+  it('ages the set by a forward jump of the wall clock, as after a suspend the monotonic clock did not count', async () => {
     freezeClock()
     const jwks = route(server, JWKS_URL, json(jwksOf(a)))
     const verifier = remoteVerifier({ jwksMaxAgeMs: 60_000 })
     await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    jwks.answer(json(jwksOf(b)))
     vi.setSystemTime(T0 + 3_600_000)
+    await expectCode(verifier.verify(signToken(a)), 'key_not_found')
+    expect(jwks.hits).toBe(2)
+  })
+
+  it('keeps the unknown-kid cooldown when the wall clock jumps forward', async () => {
+    freezeClock()
+    const jwks = route(server, JWKS_URL, json(jwksOf(a)))
+    const verifier = remoteVerifier({ jwksMaxAgeMs: 86_400_000, jwksCooldownMs: 30_000 })
     await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    await expectCode(verifier.verify(tokenWithUnknownKid()), 'key_not_found')
+    expect(jwks.hits).toBe(2)
+    vi.setSystemTime(T0 + 3_600_000) // the set is still fresh (max age one day)
+    await expectCode(verifier.verify(tokenWithUnknownKid()), 'key_not_found')
+    expect(jwks.hits).toBe(2)
+  })
+
+  it('keeps the failure back-off when the wall clock jumps forward', async () => {
+    freezeClock()
+    const jwks = route(server, JWKS_URL, status(503))
+    const verifier = remoteVerifier()
+    await expectCode(verifier.verify(signToken(a)), 'key_set_unavailable')
     expect(jwks.hits).toBe(1)
+    vi.setSystemTime(T0 + 3_600_000)
+    await expectCode(verifier.verify(signToken(a)), 'key_set_unavailable')
+    expect(jwks.hits).toBe(1)
+  })
+
+  it('rediscovers after the max age of elapsed time, even when the wall clock jumped back', async () => {
+    const at = freezeClock()
+    const discovery = route(server, OIDC_URL, json(metadata()))
+    const jwks = route(server, JWKS_URL, json(jwksOf(a)))
+    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksMaxAgeMs: 1_000 })
+    await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    vi.setSystemTime(T0 - 3_600_000)
+    at(1_000)
+    await expect(verifier.verify(signToken(a))).resolves.toBeDefined()
+    expect(jwks.hits).toBe(2)
+    expect(discovery.hits).toBe(2)
   })
 })
 
@@ -642,7 +679,8 @@ describe('remote key set: direct use', () => {
       staleMaxAgeMs: 0,
       limits: { timeoutMs: 1_000, maxBodyBytes: 10_000 },
       fetch: fetchFn,
-      now: () => t,
+      ageClock: () => t,
+      rateClock: () => t,
     })
     expect(set.peek(a.kid, 'ES256')).toBeUndefined()
     const lookups = await Promise.all([set.select(a.kid, 'ES256'), set.select(a.kid, 'ES256'), set.select(undefined, 'ES256')])

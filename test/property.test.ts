@@ -784,8 +784,9 @@ function jsonDepth(value: unknown): number {
 const MAX_JSON_DEPTH = 32
 
 function expectedStrictCodes(change: StrictBreak): ErrorCode[] {
-  // A header member nested past the limit makes the whole header malformed before its rules apply.
-  if ('value' in change && 1 + jsonDepth(change.value) > MAX_JSON_DEPTH) return ['token_malformed']
+  // A header member nested past the limit, or holding a `__proto__` member anywhere (fast-check's
+  // JSON values can), makes the whole header malformed before its rules apply.
+  if ('value' in change && (1 + jsonDepth(change.value) > MAX_JSON_DEPTH || hasProtoMember(change.value))) return ['token_malformed']
   if (change.break === 'crit' || change.break === 'b64') return ['header_invalid']
   if (change.break === 'typ') return ['type_not_allowed', 'header_invalid']
   return ['token_malformed']
