@@ -82,6 +82,21 @@ function duplicated(): InvalidRequestError {
   return new InvalidRequestError('credentials_duplicated', 'the request carries more than one access token')
 }
 
+const TAB = 0x09
+
+/**
+ * `value` without leading and trailing optional white space (RFC 9110 §5.6.3: spaces and tabs
+ * only; `String.prototype.trim` would also drop characters such as U+00A0 or U+FEFF, which belong
+ * to the value).
+ */
+function trimOptionalWhiteSpace(value: string): string {
+  let start = 0
+  let end = value.length
+  while (start < end && (value.charCodeAt(start) === SPACE || value.charCodeAt(start) === TAB)) start++
+  while (end > start && (value.charCodeAt(end - 1) === SPACE || value.charCodeAt(end - 1) === TAB)) end--
+  return start === 0 && end === value.length ? value : value.slice(start, end)
+}
+
 function malformedCredentials(): InvalidRequestError {
   return new InvalidRequestError('credentials_malformed', 'the authorization header is not valid bearer credentials')
 }
@@ -89,7 +104,8 @@ function malformedCredentials(): InvalidRequestError {
 function fromAuthorizationHeader(request: RequestLike, grammar: CredentialsGrammar): string | undefined {
   const values = headerValues(request, 'authorization')
   if (values.length > 1) throw duplicated()
-  const value = values[0]?.trim()
+  const first = values[0]
+  const value = first === undefined ? undefined : trimOptionalWhiteSpace(first)
   if (value === undefined || value === '' || !BEARER_SCHEME.test(value)) return undefined
   if (grammar === 'checked') {
     const match = BEARER_CREDENTIALS.exec(value)

@@ -72,6 +72,14 @@ describe('extractToken: the Authorization header', () => {
     expect(extractToken(withAuthorization(value), HEADER_ONLY)).toBe(TOKEN)
   })
 
+  it('trims only spaces and tabs around the value, not other white space', () => {
+    expect(extractToken(withAuthorization(` \t Bearer ${TOKEN} \t `), HEADER_ONLY)).toBe(TOKEN)
+    for (const space of ['\u00a0', '\ufeff', '\u2003', '\n', '\r', '\u000b', '\f']) {
+      expectMissing(withAuthorization(`${space}Bearer ${TOKEN}`))
+      expectInvalid(withAuthorization(`Bearer ${TOKEN}${space}`), 'credentials_malformed')
+    }
+  })
+
   it('accepts every b64token character, with trailing "=" padding', () => {
     const token = 'AZaz09-._~+/=='
     expect(extractToken(withAuthorization(`Bearer ${token}`), HEADER_ONLY)).toBe(token)
@@ -395,6 +403,7 @@ describe('Verifier.authenticate: header grammar checked when verification fails'
     ['a semicolon after a valid token', `Bearer ${valid};`],
     ['"=" inside a valid token', `Bearer ${valid.replace('.', '=.')}`],
     ['a quoted valid token', `Bearer "${valid}"`],
+    ['a no-break space after a valid token', `Bearer ${valid}\u00a0`],
   ])('answers %s 400 credentials_malformed, before any key fetch', async (_name, value) => {
     fetches = 0
     const error = await outcome(value)
