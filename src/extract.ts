@@ -30,6 +30,8 @@ export interface RequestLike {
 const BEARER_CREDENTIALS = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
 // The scheme is Bearer when the name ends there; a tab after it is malformed Bearer credentials.
 const BEARER_SCHEME = /^Bearer(?:[ \t]|$)/i
+// Bearer credentials following a comma, as in "Basic x, Bearer y" (two joined headers).
+const BEARER_AFTER_COMMA = /,[ \t]*Bearer(?:[ \t]|$)/i
 const SCHEME_LENGTH = 'Bearer'.length
 const SPACE = 0x20
 
@@ -68,7 +70,11 @@ function headerValues(request: RequestLike, name: 'authorization' | 'content-typ
   if (headers === undefined) return []
   if (typeof (headers as Headers).get === 'function' && typeof (headers as Headers).has === 'function') {
     const value = (headers as Headers).get(name)
-    return value === null ? [] : [value]
+    if (value === null) return []
+    // A Fetch `Headers` joins repeated headers with ", ": Bearer credentials after a comma come
+    // from a second Authorization header (a lone credential cannot hold a comma before `Bearer`).
+    if (name === 'authorization' && BEARER_AFTER_COMMA.test(value)) throw duplicated()
+    return [value]
   }
   const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>
   const lower = record[name]

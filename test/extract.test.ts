@@ -151,7 +151,7 @@ describe('extractToken: a Fetch Headers object', () => {
     headers.append('authorization', `Bearer ${TOKEN}`)
     headers.append('authorization', 'Bearer other')
     expect(headers.get('authorization')).toBe(`Bearer ${TOKEN}, Bearer other`)
-    expectInvalid({ headers }, 'credentials_malformed')
+    expectInvalid({ headers }, 'credentials_duplicated')
   })
 
   it('refuses the same bearer header twice', () => {
@@ -159,15 +159,20 @@ describe('extractToken: a Fetch Headers object', () => {
       ['authorization', `Bearer ${TOKEN}`],
       ['Authorization', `Bearer ${TOKEN}`],
     ])
-    expectInvalid({ headers }, 'credentials_malformed')
+    expectInvalid({ headers }, 'credentials_duplicated')
   })
 
-  it('never accepts a bearer token joined after other credentials', () => {
+  it('refuses a bearer header joined after other credentials as 400 credentials_duplicated', () => {
     const headers = new Headers([
       ['authorization', 'Basic dXNlcjpwYXNz'],
       ['authorization', `Bearer ${TOKEN}`],
     ])
-    expectMissing({ headers })
+    expectInvalid({ headers }, 'credentials_duplicated')
+    expectInvalid({ headers: new Headers({ authorization: `Digest a="1",  bearer\t${TOKEN}` }) }, 'credentials_duplicated')
+  })
+
+  it('still reads other credentials with commas as no bearer token', () => {
+    expectMissing({ headers: new Headers({ authorization: 'Digest username="a", realm="b, c", nonce="Bearerx"' }) })
   })
 })
 
