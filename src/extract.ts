@@ -111,8 +111,13 @@ function fromAuthorizationHeader(request: RequestLike, grammar: CredentialsGramm
   const values = headerValues(request, 'authorization')
   if (values.length > 1) throw duplicated()
   const first = values[0]
-  const value = first === undefined ? undefined : trimOptionalWhiteSpace(first)
-  if (value === undefined || value === '' || !BEARER_SCHEME.test(value)) return undefined
+  if (first === undefined) return undefined
+  const value = trimOptionalWhiteSpace(first)
+  if (!BEARER_SCHEME.test(value)) {
+    // Bearer credentials behind other white space (`\nBearer …`) are malformed, not absent.
+    if (BEARER_SCHEME.test(first.trim())) throw malformedCredentials()
+    return undefined
+  }
   if (grammar === 'checked') {
     const match = BEARER_CREDENTIALS.exec(value)
     if (match === null) throw malformedCredentials()

@@ -75,8 +75,9 @@ describe('extractToken: the Authorization header', () => {
   it('trims only spaces and tabs around the value, not other white space', () => {
     expect(extractToken(withAuthorization(` \t Bearer ${TOKEN} \t `), HEADER_ONLY)).toBe(TOKEN)
     for (const space of ['\u00a0', '\ufeff', '\u2003', '\n', '\r', '\u000b', '\f']) {
-      expectMissing(withAuthorization(`${space}Bearer ${TOKEN}`))
+      expectInvalid(withAuthorization(`${space}Bearer ${TOKEN}`), 'credentials_malformed')
       expectInvalid(withAuthorization(`Bearer ${TOKEN}${space}`), 'credentials_malformed')
+      expectMissing(withAuthorization(`${space}Basic dXNlcjpwYXNz`))
     }
   })
 
@@ -409,6 +410,7 @@ describe('Verifier.authenticate: header grammar checked when verification fails'
     ['"=" inside a valid token', `Bearer ${valid.replace('.', '=.')}`],
     ['a quoted valid token', `Bearer "${valid}"`],
     ['a no-break space after a valid token', `Bearer ${valid}\u00a0`],
+    ['a line feed before the scheme', `\nBearer ${valid}`],
   ])('answers %s 400 credentials_malformed, before any key fetch', async (_name, value) => {
     fetches = 0
     const error = await outcome(value)
