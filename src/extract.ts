@@ -30,8 +30,14 @@ export interface RequestLike {
 const BEARER_CREDENTIALS = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
 // The scheme is Bearer when the name ends there; a tab after it is malformed Bearer credentials.
 const BEARER_SCHEME = /^Bearer(?:[ \t]|$)/i
-// Bearer credentials following a comma, as in "Basic x, Bearer y" (two joined headers).
-const BEARER_AFTER_COMMA = /,[ \t]*Bearer(?:[ \t]|$)/i
+// The Bearer scheme followed by any white space (or nothing), once the value is trimmed of any
+// white space: what is meant as Bearer credentials, however garbled.
+const BEARER_MEANT = /^Bearer(?:\s|$)/i
+// Bearer credentials following a comma, as in "Basic x, Bearer y": two Authorization headers joined
+// into one value (a Fetch `Headers` does so, and so may a proxy).
+const BEARER_AFTER_COMMA = /,\s*Bearer(?:\s|$)/i
+// A quoted-string (RFC 9110 §5.6.4), where other schemes' parameters may hold ", Bearer".
+const QUOTED_STRING = /"(?:[^"\\]|\\.)*"/g
 const SCHEME_LENGTH = 'Bearer'.length
 const SPACE = 0x20
 
@@ -70,11 +76,7 @@ function headerValues(request: RequestLike, name: 'authorization' | 'content-typ
   if (headers === undefined) return []
   if (typeof (headers as Headers).get === 'function' && typeof (headers as Headers).has === 'function') {
     const value = (headers as Headers).get(name)
-    if (value === null) return []
-    // A Fetch `Headers` joins repeated headers with ", ": Bearer credentials after a comma come
-    // from a second Authorization header (a lone credential cannot hold a comma before `Bearer`).
-    if (name === 'authorization' && BEARER_AFTER_COMMA.test(value)) throw duplicated()
-    return [value]
+    return value === null ? [] : [value]
   }
   const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>
   const lower = record[name]
@@ -112,10 +114,13 @@ function fromAuthorizationHeader(request: RequestLike, grammar: CredentialsGramm
   if (values.length > 1) throw duplicated()
   const first = values[0]
   if (first === undefined) return undefined
+  // Bearer credentials after a comma are a second header joined to the first (a b64token has no comma).
+  if (first.includes(',') && BEARER_AFTER_COMMA.test(first.replace(QUOTED_STRING, '""'))) throw duplicated()
   const value = trimOptionalWhiteSpace(first)
   if (!BEARER_SCHEME.test(value)) {
-    // Bearer credentials behind other white space (`\nBearer …`) are malformed, not absent.
-    if (BEARER_SCHEME.test(first.trim())) throw malformedCredentials()
+    // Bearer credentials behind, or followed by, other white space (`\nBearer …`, `Bearer\u00a0…`)
+    // are malformed, not absent.
+    if (BEARER_MEANT.test(first.trim())) throw malformedCredentials()
     return undefined
   }
   if (grammar === 'checked') {

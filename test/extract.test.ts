@@ -77,6 +77,7 @@ describe('extractToken: the Authorization header', () => {
     for (const space of ['\u00a0', '\ufeff', '\u2003', '\n', '\r', '\u000b', '\f']) {
       expectInvalid(withAuthorization(`${space}Bearer ${TOKEN}`), 'credentials_malformed')
       expectInvalid(withAuthorization(`Bearer ${TOKEN}${space}`), 'credentials_malformed')
+      expectInvalid(withAuthorization(`Bearer${space}${TOKEN}`), 'credentials_malformed')
       expectMissing(withAuthorization(`${space}Basic dXNlcjpwYXNz`))
     }
   })
@@ -172,8 +173,18 @@ describe('extractToken: a Fetch Headers object', () => {
     expectInvalid({ headers: new Headers({ authorization: `Digest a="1",  bearer\t${TOKEN}` }) }, 'credentials_duplicated')
   })
 
-  it('still reads other credentials with commas as no bearer token', () => {
+  it('refuses Bearer credentials joined after others with any white space', () => {
+    expectInvalid({ headers: new Headers([['authorization', 'Basic x'], ['authorization', '\u00a0Bearer garbage']]) }, 'credentials_duplicated')
+  })
+
+  it('still reads other credentials with commas as no bearer token, quoted ", Bearer" included', () => {
     expectMissing({ headers: new Headers({ authorization: 'Digest username="a", realm="b, c", nonce="Bearerx"' }) })
+    expectMissing({ headers: new Headers({ authorization: 'Digest username="u", realm="api, Bearer zone", qop="a\\"b, Bearer c"' }) })
+  })
+
+  it('refuses the same joined value from a plain record (a proxy that joined two headers)', () => {
+    expectInvalid(withAuthorization(`Basic dXNlcjpwYXNz, Bearer ${TOKEN}`), 'credentials_duplicated')
+    expectInvalid({ rawHeaders: ['Authorization', `Basic dXNlcjpwYXNz,Bearer ${TOKEN}`] }, 'credentials_duplicated')
   })
 })
 
