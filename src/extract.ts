@@ -40,6 +40,7 @@ const BEARER_AFTER_COMMA = /,\s*Bearer(?:\s|$)/i
 const QUOTED_STRING = /"(?:[^"\\]|\\.)*"/g
 const SCHEME_LENGTH = 'Bearer'.length
 const SPACE = 0x20
+const TAB = 0x09
 
 /**
  * How strictly {@link findToken} reads the `Authorization` header's token. `'checked'`: its
@@ -89,8 +90,6 @@ function headerValues(request: RequestLike, name: 'authorization' | 'content-typ
 function duplicated(): InvalidRequestError {
   return new InvalidRequestError('credentials_duplicated', 'the request carries more than one access token')
 }
-
-const TAB = 0x09
 
 /**
  * `value` without leading and trailing optional white space (RFC 9110 §5.6.3: spaces and tabs
