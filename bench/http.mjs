@@ -16,6 +16,8 @@
 //              with offloadSignatureChecks: true)  --verbose  --json FILE
 //              --profile=DIR  (each server writes a V8 CPU profile into DIR, named after its pid;
 //                              the pids are printed; read them with bench/cpuprofile-top.mjs)
+//              --pin  (Linux, taskset: autocannon and this process on the last CPU, every server
+//                      on the others, as with a separate load generator; steadier numbers)
 //
 // Every server runs in its own child process (bench/http-server.mjs), started once and kept for
 // the whole run; autocannon runs in this process. On a 2-core machine the load generator and the
@@ -34,9 +36,10 @@
 // missing token -> 401).
 
 import { Buffer } from 'node:buffer'
-import { fork } from 'node:child_process'
+import { execFileSync, fork } from 'node:child_process'
 import { verify } from 'node:crypto'
 import { once } from 'node:events'
+import { availableParallelism } from 'node:os'
 import { request as httpRequest } from 'node:http'
 import { resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -74,16 +77,31 @@ const loadAtStart = machine().loadAverage
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const args = parseArgs(process.argv.slice(2), ['json'], ['offload'])
+const args = parseArgs(process.argv.slice(2), ['json'], ['offload', 'pin'])
 if (args.help) {
   console.log(
-    'usage: node bench/http.mjs [--quick] [--verbose] [--json FILE] [--duration=S] [--rounds=N] [--warmup=S] [--connections=N] [--tokens=N] [--algs=RS256,ES256] [--frameworks=express,koa,fastify] [--offload]',
+    'usage: node bench/http.mjs [--quick] [--verbose] [--json FILE] [--duration=S] [--rounds=N] [--warmup=S] [--connections=N] [--tokens=N] [--algs=RS256,ES256] [--frameworks=express,koa,fastify] [--offload] [--pin]',
   )
   process.exit(0)
 }
 const QUICK = args.quick
 const VERBOSE = args.verbose === true
 const OFFLOAD = args.offload === true
+const PIN = args.pin === true
+
+/** With --pin: the CPUs (a taskset list) for the load generator, and for the servers. */
+const PINNING = (() => {
+  if (!PIN) return undefined
+  const cpus = availableParallelism()
+  if (cpus < 2) throw new Error('--pin needs at least 2 CPUs')
+  return { client: String(cpus - 1), servers: cpus === 2 ? '0' : `0-${cpus - 2}` }
+})()
+
+/** Pins every thread of process `pid` to the CPU list `cpus` (taskset from util-linux). */
+function pin(pid, cpus) {
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus, String(pid)], { stdio: 'ignore' })
+}
+if (PINNING !== undefined) pin(process.pid, PINNING.client)
 const PROFILE_DIR = args.profile === undefined ? undefined : resolve(args.profile)
 const positiveNumber = (value, fallback, name) => {
   if (value === undefined) return fallback
@@ -115,7 +133,8 @@ console.log(
 console.log(
   `setup: ${CONNECTIONS} connections, ${ROUNDS} round(s) of ${QUICK ? `${QUICK_AMOUNTS.timed} requests` : `${DURATION} s`} per cell after ` +
     `${QUICK ? `${QUICK_AMOUNTS.warmup} requests` : `${WARMUP} s`} of warm-up, ` +
-    `${TOKENS} distinct tokens per algorithm rotated per request; every server in its own child process`,
+    `${TOKENS} distinct tokens per algorithm rotated per request; every server in its own child process` +
+    (PINNING === undefined ? '' : `; pinned: autocannon on CPU ${PINNING.client}, servers on CPU ${PINNING.servers}`),
 )
 console.log()
 
@@ -145,6 +164,7 @@ const SERVER_SCRIPT = fileURLToPath(new URL('./http-server.mjs', import.meta.url
 async function startServer(cell) {
   const execArgv = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`]
   const child = fork(SERVER_SCRIPT, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv })
+  if (PINNING !== undefined) pin(child.pid, PINNING.servers)
   cell.pid = child.pid
   const suite = cell.alg === undefined ? undefined : suites[cell.alg]
   const reply = (type) =>
@@ -415,7 +435,7 @@ if (args.json !== undefined && failures.length === 0) {
     startedAt: startedAtDate.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: { ...machine(), loadAverageAtStart: loadAtStart, loadAverageAtEnd: machine().loadAverage },
-    setup: { connections: CONNECTIONS, rounds: ROUNDS, durationSeconds: DURATION, warmupSeconds: WARMUP, tokensPerAlgorithm: TOKENS, algorithms: ALGS, frameworks: FRAMEWORKS },
+    setup: { connections: CONNECTIONS, rounds: ROUNDS, durationSeconds: DURATION, warmupSeconds: WARMUP, tokensPerAlgorithm: TOKENS, algorithms: ALGS, frameworks: FRAMEWORKS, pinning: PINNING ?? null },
     bareSignatureMicros: signatureUs,
     results,
   }
