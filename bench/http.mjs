@@ -17,7 +17,7 @@
 //              --profile=DIR  (each server writes a V8 CPU profile into DIR, named after its pid;
 //                              the pids are printed; read them with bench/cpuprofile-top.mjs)
 //              --pin  (Linux, taskset: autocannon and this process on the last CPU, every server
-//                      on the others, as with a separate load generator; steadier numbers)
+//                      on the others, as with a separate load generator)
 //
 // Every server runs in its own child process (bench/http-server.mjs), started once and kept for
 // the whole run; autocannon runs in this process. On a 2-core machine the load generator and the
