@@ -11,41 +11,24 @@ export interface ClaimsPolicy {
   requiredClaims: readonly string[]
 }
 
-type JsonType = 'string' | 'number' | 'audience' | 'string_or_strings'
-
-/** JSON types of the registered claims (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4.2). */
-const CLAIM_TYPES: ReadonlyArray<readonly [string, JsonType]> = [
-  ['iss', 'string'],
-  ['sub', 'string'],
-  ['aud', 'audience'],
-  ['exp', 'number'],
-  ['nbf', 'number'],
-  ['iat', 'number'],
-  ['jti', 'string'],
-  ['client_id', 'string'],
-  ['scope', 'string'],
-  ['scp', 'string_or_strings'],
-]
-
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string')
 }
 
-function hasType(value: unknown, type: JsonType): boolean {
-  switch (type) {
-    case 'string':
-      return typeof value === 'string'
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value)
-    case 'audience':
-      return typeof value === 'string' || (isStringArray(value) && value.length > 0)
-    case 'string_or_strings':
-      return typeof value === 'string' || isStringArray(value)
-  }
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value)
+}
+
+function isAudience(value: unknown): boolean {
+  return typeof value === 'string' || (isStringArray(value) && value.length > 0)
 }
 
 function claimError(code: ConstructorParameters<typeof InvalidTokenError>[0], message: string): InvalidTokenError {
   return new InvalidTokenError(code, message)
+}
+
+function wrongType(name: string): InvalidTokenError {
+  return claimError('claim_invalid', `the ${name} claim has the wrong type`)
 }
 
 function hasAudience(aud: unknown, audiences: ReadonlySet<string>): boolean {
@@ -64,13 +47,21 @@ export function checkClaims(payload: JsonObject, policy: ClaimsPolicy, nowSecond
   for (const name of policy.requiredClaims) {
     if (payload[name] === undefined || payload[name] === null) throw claimError('claim_missing', `the ${name} claim is missing`)
   }
-  for (const [name, type] of CLAIM_TYPES) {
-    const value = payload[name]
-    if (value !== undefined && !hasType(value, type)) throw claimError('claim_invalid', `the ${name} claim has the wrong type`)
-  }
-  const { exp, nbf, iat, iss, aud } = payload as { exp: number; nbf?: number; iat?: number; iss?: string; aud?: unknown }
+  // JSON types of the registered claims (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 §4.2), read by name.
+  const { iss, sub, aud, exp, nbf, iat, jti, client_id: clientId, scope, scp } = payload
+  if (iss !== undefined && typeof iss !== 'string') throw wrongType('iss')
+  if (sub !== undefined && typeof sub !== 'string') throw wrongType('sub')
+  if (aud !== undefined && !isAudience(aud)) throw wrongType('aud')
+  if (exp !== undefined && !isFiniteNumber(exp)) throw wrongType('exp')
+  if (nbf !== undefined && !isFiniteNumber(nbf)) throw wrongType('nbf')
+  if (iat !== undefined && !isFiniteNumber(iat)) throw wrongType('iat')
+  if (jti !== undefined && typeof jti !== 'string') throw wrongType('jti')
+  if (clientId !== undefined && typeof clientId !== 'string') throw wrongType('client_id')
+  if (scope !== undefined && typeof scope !== 'string') throw wrongType('scope')
+  if (scp !== undefined && typeof scp !== 'string' && !isStringArray(scp)) throw wrongType('scp')
   const tolerance = policy.clockTolerance
-  if (nowSeconds - tolerance >= exp) throw claimError('token_expired', 'the token has expired (exp claim)')
+  // `exp` is always among the required claims, so it is a finite number here.
+  if (nowSeconds - tolerance >= (exp as number)) throw claimError('token_expired', 'the token has expired (exp claim)')
   if (nbf !== undefined && nbf > nowSeconds + tolerance) throw claimError('token_not_yet_valid', 'the token is not valid yet (nbf claim)')
   if (iat !== undefined && iat > nowSeconds + tolerance) throw claimError('token_issued_in_future', 'the token was issued in the future (iat claim)')
   if (policy.maxTokenAge !== undefined && nowSeconds - tolerance - (iat as number) > policy.maxTokenAge) {

@@ -1,33 +1,63 @@
+import { grantedScopes } from './scopes.js'
 import type { VerifiedToken } from './verifier.js'
 
-// Marks every result a verifier produced, with its verifier's realm (or null). Scope checks made
-// later (an adapter's `requireScopes`, the decorators) accept only marked results: an object that
-// merely looks like one, say one a request body smuggled in, is not proof of a verified token. The
-// symbol is private to this module (not `Symbol.for`), and JSON cannot produce symbol keys, so no
-// request can forge the mark. A property costs less per token than a WeakMap entry.
-const VERIFIED = Symbol('bearer-guard.verified')
+/**
+ * What a verifier returns for a token it accepted. Scope checks made later (an adapter's
+ * `requireScopes`, the decorators) accept only instances made here: an object that merely looks
+ * like one, say a copy or one a request body smuggled in, is no proof of a verified token. The
+ * private field cannot be forged or copied, and `#realm in value` checks it without a lookup.
+ *
+ * `scopes` is read from the claims on first use and then kept, so a token whose scopes nobody asks
+ * for never pays for splitting them.
+ */
+class VerifiedResult implements VerifiedToken {
+  readonly #realm: string | undefined
+  #scopes: readonly string[] | undefined
 
-type Marked = VerifiedToken & { [VERIFIED]?: string | null }
+  constructor(
+    readonly token: string,
+    readonly header: VerifiedToken['header'],
+    readonly payload: VerifiedToken['payload'],
+    realm: string | undefined,
+  ) {
+    this.#realm = realm
+  }
 
-/** A result, marked as produced by a verifier configured with `realm`. */
-export function markedResult(
+  get scopes(): readonly string[] {
+    this.#scopes ??= grantedScopes(this.payload)
+    return this.#scopes
+  }
+
+  /** The same members as before results were class instances, `scopes` included. */
+  toJSON(): VerifiedToken {
+    return { token: this.token, header: this.header, payload: this.payload, scopes: this.scopes }
+  }
+
+  static isVerified(value: unknown): value is VerifiedResult {
+    return typeof value === 'object' && value !== null && #realm in value
+  }
+
+  static realmOf(result: VerifiedResult): string | undefined {
+    return result.#realm
+  }
+}
+
+/** A result for a verified token, from a verifier configured with `realm`. */
+export function verifiedResult(
   token: string,
   header: VerifiedToken['header'],
   payload: VerifiedToken['payload'],
-  scopes: readonly string[],
   realm: string | undefined,
 ): VerifiedToken {
-  // A literal with the symbol key costs a tenth of defining the property afterwards.
-  const result: Marked = { token, header, payload, scopes, [VERIFIED]: realm ?? null }
-  return result
+  return new VerifiedResult(token, header, payload, realm)
 }
 
-/** True when `value` is a result a verifier of this library produced. */
+/** True when `value` is a result a verifier of this library produced (not a copy of one). */
 export function isVerifiedResult(value: unknown): value is VerifiedToken {
-  return typeof value === 'object' && value !== null && (value as Marked)[VERIFIED] !== undefined
+  return VerifiedResult.isVerified(value)
 }
 
 /** The realm of the verifier that produced `result`, if it had one. */
 export function realmOf(result: VerifiedToken): string | undefined {
-  return (result as Marked)[VERIFIED] ?? undefined
+  return VerifiedResult.isVerified(result) ? VerifiedResult.realmOf(result) : undefined
 }

@@ -2,17 +2,17 @@ import type { KeyObject } from 'node:crypto'
 import { isHmacAlgorithm, verifySignature, verifySignatureOffThread, type Algorithm } from './algorithms.js'
 import { checkClaims, type ClaimsPolicy } from './claims.js'
 import { agingClock, monotonicMs } from './clocks.js'
-import { HeaderCache, parseClaims, parseCompactJws, type CompactJws } from './compact.js'
+import { detachCompactJws, HeaderCache, parseClaims, parseCompactJws, scratchBytesFor, type CompactJws } from './compact.js'
 import { discoveryLocator } from './discovery.js'
 import { BearerError, InvalidTokenError } from './errors.js'
 import { extractToken, findToken, type RequestLike } from './extract.js'
-import { checkHeader, type HeaderPolicy } from './header.js'
+import { checkHeader, type AcceptedHeader, type HeaderPolicy } from './header.js'
 import type { JsonObject } from './json.js'
 import { KeySetUnavailable, RemoteKeySet, StaticKeySet, type KeySource } from './jwks.js'
 import type { VerificationKey } from './keys.js'
 import { RFC9068_REQUIRED_CLAIMS, resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js'
-import { markedResult } from './results.js'
-import { assertScopes, grantedScopes, type ScopeMatch } from './scopes.js'
+import { verifiedResult } from './results.js'
+import { assertScopes, type ScopeMatch } from './scopes.js'
 import { VerifiedTokenCache } from './token-cache.js'
 
 /** The protected header of a verified token. */
@@ -37,14 +37,17 @@ export interface JwtPayload {
   [claim: string]: unknown
 }
 
-/** What a successful verification yields. */
+/**
+ * What a successful verification yields. Scope checks made later (`checkScopes`, the adapters'
+ * `requireScopes`, the decorators) accept only the object the verifier returned, not a copy.
+ */
 export interface VerifiedToken {
   /** The token as received. Treat it as a secret: do not log it. */
-  token: string
-  header: JwtHeader
-  payload: JwtPayload
-  /** Scopes granted by the `scope` and `scp` claims. */
-  scopes: readonly string[]
+  readonly token: string
+  readonly header: JwtHeader
+  readonly payload: JwtPayload
+  /** Scopes granted by the `scope` and `scp` claims, without duplicates; read from them on first use. */
+  readonly scopes: readonly string[]
 }
 
 /** Per-call requirements of {@link Verifier.verify} and {@link Verifier.authenticate}. */
@@ -96,6 +99,14 @@ class BearerVerifier implements Verifier {
   private readonly keySources = new Map<string, KeySource>()
   private readonly secretKey: SecretKey | undefined
   private readonly headerCache = new HeaderCache()
+  // The last header that passed the header checks, and what they returned. Cached headers are
+  // frozen and shared by every token with the same header segment, so the same object always
+  // passes the same way: the checks run once per distinct header, not once per token.
+  private lastHeader: JsonObject | undefined
+  private lastAccepted: AcceptedHeader | undefined
+  // Where a token is decoded while it is checked synchronously; undefined with
+  // `offloadSignatureChecks`, whose checks outlive the call.
+  private readonly scratch: Buffer | undefined
   /** True when keys come from each issuer's discovered JWK Set (no `jwks`, no `jwksUri`). */
   private readonly discovered: boolean
   private readonly tokenCache: VerifiedTokenCache | undefined
@@ -115,6 +126,7 @@ class BearerVerifier implements Verifier {
     this.secretKey = options.secretKey === undefined ? undefined : { keyObject: options.secretKey }
     this.discovered = options.jwks === undefined && options.jwksUri === undefined
     this.tokenCache = options.tokenCacheSize > 0 ? new VerifiedTokenCache(options.tokenCacheSize) : undefined
+    this.scratch = options.offloadSignatureChecks ? undefined : Buffer.alloc(scratchBytesFor(options.maxTokenLength))
   }
 
   // The header's characters are not scanned up front: a token that is not a b64token cannot verify.
@@ -171,17 +183,29 @@ class BearerVerifier implements Verifier {
 
   /** The whole check of one token: format, header, key, signature, claims. */
   private verifyToken(token: string): VerifiedToken | Promise<VerifiedToken> {
-    const jws = parseCompactJws(token, this.options.maxTokenLength, this.options.maxJsonDepth, this.headerCache)
-    const { alg, kid } = checkHeader(jws.header, this.headerPolicy)
+    const jws = parseCompactJws(token, this.options.maxTokenLength, this.options.maxJsonDepth, this.headerCache, this.scratch)
+    const { alg, kid } = this.acceptedHeader(jws.header)
     const payload = parseClaims(jws.payloadBytes, this.options.maxJsonDepth)
     if (isHmacAlgorithm(alg)) return this.checkSignedToken(token, jws, payload, alg, kid, this.secretKey)
     const source = this.keySourceFor(payload.iss)
     const key = source.peek(kid, alg)
     if (key !== undefined) return this.checkSignedToken(token, jws, payload, alg, kid, key)
+    // The scratch will hold other tokens by the time the keys arrive.
+    const detached = detachCompactJws(jws)
     return source.select(kid, alg).then((lookup) => {
-      if (typeof lookup === 'object' && 'keyObject' in lookup) return this.checkSignedToken(token, jws, payload, alg, kid, lookup)
+      if (typeof lookup === 'object' && 'keyObject' in lookup) return this.checkSignedToken(token, detached, payload, alg, kid, lookup)
       throw lookupError(lookup)
     })
+  }
+
+  private acceptedHeader(header: JsonObject): AcceptedHeader {
+    if (header === this.lastHeader && this.lastAccepted !== undefined) return this.lastAccepted
+    const accepted = checkHeader(header, this.headerPolicy)
+    if (Object.isFrozen(header)) {
+      this.lastHeader = header
+      this.lastAccepted = accepted
+    }
+    return accepted
   }
 
   /** Signature (on this thread, or on the thread pool with `offloadSignatureChecks`), then claims. */
@@ -214,7 +238,7 @@ class BearerVerifier implements Verifier {
   ): VerifiedToken {
     if (!validSignature) throw new InvalidTokenError('signature_invalid', 'the token signature is invalid')
     checkClaims(payload, this.claimsPolicy, Date.now() / 1000)
-    const result = markedResult(token, jws.header as JwtHeader, payload as JwtPayload, grantedScopes(payload), this.options.realm)
+    const result = verifiedResult(token, jws.header as JwtHeader, payload as JwtPayload, this.options.realm)
     if (this.tokenCache !== undefined) this.remember(this.tokenCache, result, key, kid, alg)
     return result
   }

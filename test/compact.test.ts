@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { HeaderCache, parseClaims, parseCompactJws } from '../src/compact.js'
+import { detachCompactJws, HeaderCache, parseClaims, parseCompactJws, scratchBytesFor, type CompactJws } from '../src/compact.js'
 import { InvalidTokenError, type InvalidTokenCode } from '../src/errors.js'
 import { JsonRejectedError } from '../src/json.js'
 import { b64url } from './helpers.js'
@@ -11,19 +11,42 @@ const SIGNATURE = b64url(Buffer.alloc(256, 7))
 const TOKEN = `${HEADER}.${PAYLOAD}.${SIGNATURE}`
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
-/** The error `token` is refused with; fails the test when it is accepted or refused otherwise. */
+/**
+ * Both ways the verifier parses a token: into new buffers (as with `offloadSignatureChecks`), and
+ * with a header cache and a scratch buffer (its synchronous path). Every case runs through both.
+ */
+const PARSERS: ReadonlyArray<readonly [string, (token: unknown, maxLength: number) => CompactJws]> = [
+  ['new buffers', (token, maxLength) => parseCompactJws(token, maxLength)],
+  ['scratch', (token, maxLength) => parseCompactJws(token, maxLength, 32, new HeaderCache(), Buffer.alloc(scratchBytesFor(maxLength)))],
+]
+
+/** The error `token` is refused with; fails the test when either parser accepts it or they differ. */
 function failure(token: unknown, maxLength = MAX): InvalidTokenError {
-  let caught: unknown
-  try {
-    parseCompactJws(token, maxLength)
-  } catch (error) {
-    caught = error
-  }
-  expect(caught, 'expected the token to be refused').toBeInstanceOf(InvalidTokenError)
-  const error = caught as InvalidTokenError
-  expect(error.status).toBe(401)
-  expect(error.error).toBe('invalid_token')
-  return error
+  const errors = PARSERS.map(([name, parse]) => {
+    let caught: unknown
+    try {
+      parse(token, maxLength)
+    } catch (error) {
+      caught = error
+    }
+    expect(caught, `expected the token to be refused (${name})`).toBeInstanceOf(InvalidTokenError)
+    const error = caught as InvalidTokenError
+    expect(error.status).toBe(401)
+    expect(error.error).toBe('invalid_token')
+    return error
+  })
+  expect(new Set(errors.map((error) => error.code)).size, 'both parsers give the same code').toBe(1)
+  return errors[0] as InvalidTokenError
+}
+
+/** Parses `token` both ways; fails the test when either refuses it or they disagree. */
+function accepts(token: string, maxLength = MAX): CompactJws {
+  const [plain, scratch] = PARSERS.map(([, parse]) => parse(token, maxLength)) as [CompactJws, CompactJws]
+  expect({ ...scratch.header }).toEqual({ ...plain.header })
+  expect(scratch.payloadBytes.equals(plain.payloadBytes)).toBe(true)
+  expect(scratch.signingInput.equals(plain.signingInput)).toBe(true)
+  expect(scratch.signature.equals(plain.signature)).toBe(true)
+  return plain
 }
 
 function expectCode(token: unknown, code: InvalidTokenCode, maxLength = MAX): InvalidTokenError {
@@ -65,7 +88,7 @@ describe('parseCompactJws: a valid token', () => {
   })
 
   it('accepts a token exactly maxLength characters long', () => {
-    expect(() => parseCompactJws(TOKEN, TOKEN.length)).not.toThrow()
+    accepts(TOKEN, TOKEN.length)
   })
 })
 
@@ -172,7 +195,7 @@ describe('parseCompactJws: canonical base64url', () => {
     for (const segment of [two, three]) {
       const dirty = withDirtyBits(segment)
       expect(Buffer.from(dirty, 'base64url').equals(Buffer.from(segment, 'base64url'))).toBe(true)
-      expect(() => parseCompactJws(`${HEADER}.${segment}.${SIGNATURE}`, MAX)).not.toThrow()
+      accepts(`${HEADER}.${segment}.${SIGNATURE}`)
       expectCode(`${HEADER}.${dirty}.${SIGNATURE}`, 'token_malformed')
       expectCode(`${HEADER}.${PAYLOAD}.${dirty}`, 'token_malformed')
     }
@@ -181,7 +204,7 @@ describe('parseCompactJws: canonical base64url', () => {
   it('refuses non-zero unused bits in the header', () => {
     const header = b64url('{"alg":"RS256"}  ') // 17 bytes: remainder 3
     expect(header.length % 4).toBe(3)
-    expect(() => parseCompactJws(`${header}.${PAYLOAD}.${SIGNATURE}`, MAX)).not.toThrow()
+    accepts(`${header}.${PAYLOAD}.${SIGNATURE}`)
     expectCode(`${withDirtyBits(header)}.${PAYLOAD}.${SIGNATURE}`, 'token_malformed')
   })
 
@@ -189,7 +212,7 @@ describe('parseCompactJws: canonical base64url', () => {
     for (const [prefix, mask] of [['A', 0x0f], ['AA', 0x03]] as const) {
       for (const [value, char] of [...B64URL].entries()) {
         const token = `${HEADER}.${PAYLOAD}.${prefix}${char}`
-        if ((value & mask) === 0) expect(() => parseCompactJws(token, MAX), token).not.toThrow()
+        if ((value & mask) === 0) accepts(token)
         else expectCode(token, 'token_malformed')
       }
     }
@@ -198,7 +221,7 @@ describe('parseCompactJws: canonical base64url', () => {
   it('changing the last character of a valid segment from A to B is refused', () => {
     const segment = b64url(Buffer.from([0x01, 0x00])) // "AQA"
     expect(segment).toBe('AQA')
-    expect(() => parseCompactJws(`${HEADER}.${PAYLOAD}.${segment}`, MAX)).not.toThrow()
+    accepts(`${HEADER}.${PAYLOAD}.${segment}`)
     expectCode(`${HEADER}.${PAYLOAD}.AQB`, 'token_malformed')
     expectCode(`${HEADER}.${PAYLOAD}.AB`, 'token_malformed')
   })
@@ -319,7 +342,51 @@ describe('characters the base64 decoder would misread', () => {
     const lowByte = target.charCodeAt(index)
     parts[segment] = `${target.slice(0, index)}${String.fromCharCode(0x100 + lowByte)}${target.slice(index + 1)}`
     const mutated = parts.join('.')
-    expect(() => parseCompactJws(mutated, 8192)).toThrow(InvalidTokenError)
+    expectCode(mutated, 'token_malformed')
     expect(() => parseCompactJws(mutated, 8192, 32, new HeaderCache())).toThrow(InvalidTokenError)
+  })
+
+  // The scratch path sees non-ASCII by the UTF-8 byte count; the scratch, sized for the longest
+  // allowed token, must leave room for the first such character even at the very end.
+  it.each([
+    ['a 2-byte character', 'é'],
+    ['a 3-byte character', '\u2028'],
+    ['a surrogate pair', '\u{1F511}'],
+    ['a lone high surrogate', '\uD83D'],
+    ['a lone low surrogate', '\uDD11'],
+  ])('refuses %s at the end of a token exactly as long as allowed', (_name, tail) => {
+    const token = `${TOKEN}${tail}`
+    expectCode(token, 'token_malformed', token.length)
+  })
+})
+
+describe('parseCompactJws with a scratch buffer', () => {
+  const OTHER = `${HEADER}.${b64url('{"sub":"someone else","exp":1}')}.${b64url(Buffer.alloc(256, 9))}`
+
+  it('returns views into the scratch, which the next token overwrites', () => {
+    const scratch = Buffer.alloc(scratchBytesFor(MAX))
+    const jws = parseCompactJws(TOKEN, MAX, 32, new HeaderCache(), scratch)
+    for (const view of [jws.payloadBytes, jws.signingInput, jws.signature]) expect(view.buffer).toBe(scratch.buffer)
+    const signature = Buffer.from(jws.signature)
+    parseCompactJws(OTHER, MAX, 32, new HeaderCache(), scratch)
+    expect(jws.signature.equals(signature)).toBe(false)
+  })
+
+  it('detachCompactJws copies what the next token would overwrite', () => {
+    const scratch = Buffer.alloc(scratchBytesFor(MAX))
+    const detached = detachCompactJws(parseCompactJws(TOKEN, MAX, 32, new HeaderCache(), scratch))
+    parseCompactJws(OTHER, MAX, 32, new HeaderCache(), scratch)
+    for (const view of [detached.payloadBytes, detached.signingInput, detached.signature]) expect(view.buffer).not.toBe(scratch.buffer)
+    expect(detached.signingInput.toString('latin1')).toBe(`${HEADER}.${PAYLOAD}`)
+    expect(detached.signature.equals(Buffer.alloc(256, 7))).toBe(true)
+    expect(JSON.parse(detached.payloadBytes.toString('utf8'))).toMatchObject({ sub: 'user-1' })
+  })
+
+  it('decodes into new buffers when the scratch is too small for the token', () => {
+    const scratch = Buffer.alloc(scratchBytesFor(TOKEN.length) - 1)
+    const jws = parseCompactJws(TOKEN, MAX, 32, new HeaderCache(), scratch)
+    expect(jws.signature.buffer).not.toBe(scratch.buffer)
+    expect(scratch.every((byte) => byte === 0)).toBe(true)
+    expect(jws.signingInput.toString('latin1')).toBe(`${HEADER}.${PAYLOAD}`)
   })
 })

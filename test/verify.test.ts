@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { checkScopes, createVerifier, InsufficientScopeError, type AsymmetricAlgorithm, type InvalidTokenCode, type VerifierOptions } from '../src/index.js'
+import { checkScopes, createVerifier, InsufficientScopeError, MissingTokenError, type AsymmetricAlgorithm, type InvalidTokenCode, type VerifierOptions } from '../src/index.js'
 import { AUDIENCE, b64url, claims, ISSUER, jwksOf, makeKey, signToken, type TestKey } from './helpers.js'
 import { expectCode } from './support/assertions.js'
 
@@ -334,5 +334,53 @@ describe('verify: signature checks on the thread pool (offloadSignatureChecks)',
     const verifier = verifierFor([ec], { offloadSignatureChecks: true })
     const results = await Promise.all(Array.from({ length: 32 }, (_, i) => verifier.verify(signToken(ec, claims({ sub: `user-${i}` })))))
     expect(results.map((result) => result.payload.sub)).toEqual(Array.from({ length: 32 }, (_, i) => `user-${i}`))
+  })
+})
+
+describe('verify: what the hot path shares between tokens', () => {
+  it('keeps a token whose key is still being fetched intact while other tokens are verified', async () => {
+    const k1 = makeKey('RS256', 'k1')
+    const k2 = makeKey('RS256', 'k2')
+    let openGate: () => void = () => {}
+    const gate = new Promise<void>((resolve) => (openGate = resolve))
+    let fetches = 0
+    const fetchFn = async (): Promise<Response> => {
+      fetches++
+      if (fetches > 1) await gate
+      return Response.json(fetches > 1 ? jwksOf(k1, k2) : jwksOf(k1))
+    }
+    const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: 'https://issuer.example.com/jwks', fetch: fetchFn, jwksCooldownMs: 0 })
+    await verifier.verify(signToken(k1))
+    // k2 is unknown: its token waits for a refetch; meanwhile k1's tokens go through synchronously.
+    const waiting = verifier.verify(signToken(k2, claims({ sub: 'waiting' })))
+    for (let i = 0; i < 3; i++) expect((await verifier.verify(signToken(k1, claims({ sub: `other-${i}` })))).payload.sub).toBe(`other-${i}`)
+    openGate()
+    expect((await waiting).payload.sub).toBe('waiting')
+    expect(fetches).toBe(2)
+  })
+
+  it('checks every header, also when tokens with different headers alternate', async () => {
+    const verifier = verifierFor([rsa, ec], { algorithms: ['RS256'] })
+    for (let i = 0; i < 3; i++) {
+      await expect(verifier.verify(signToken(rsa))).resolves.toBeDefined()
+      await expectCode(verifier.verify(signToken(ec)), 'algorithm_not_allowed')
+      await expectCode(verifier.verify(signToken(rsa, claims(), { header: { typ: 'dpop+jwt' } })), 'type_not_allowed')
+    }
+  })
+
+  it('reads scopes once, on first use, and serializes a result with them', async () => {
+    const result = await verifierFor([rsa]).verify(signToken(rsa, claims({ scope: 'a b a' })))
+    expect(result.scopes).toEqual(['a', 'b'])
+    expect(result.scopes).toBe(result.scopes)
+    expect(Object.isFrozen(result.scopes)).toBe(true)
+    expect(JSON.parse(JSON.stringify(result))).toEqual({ token: result.token, header: { ...result.header }, payload: { ...result.payload }, scopes: ['a', 'b'] })
+  })
+
+  it('does not take a copy of a result as proof of a verified token', async () => {
+    const result = await verifierFor([rsa]).verify(signToken(rsa, claims({ scope: 'a' })))
+    expect(() => checkScopes(result, ['a'])).not.toThrow()
+    for (const copy of [{ ...result }, Object.assign({}, result), { ...result, scopes: ['a'] }, structuredClone({ ...result })]) {
+      expect(() => checkScopes(copy as typeof result, ['a'])).toThrow(MissingTokenError)
+    }
   })
 })
