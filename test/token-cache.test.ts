@@ -1,7 +1,8 @@
 /** The optional verified-token cache (`tokenCacheSize`): what it serves, and when it must not. */
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createVerifier, InsufficientScopeError, type VerifierOptions } from '../src/index.js'
+import { createVerifier, InsufficientScopeError, type VerifiedToken, type VerifierOptions } from '../src/index.js'
+import { VerifiedTokenCache } from '../src/token-cache.js'
 import { AUDIENCE, claims, ISSUER, jwksOf, makeKey, signToken } from './helpers.js'
 import { json, JWKS_URL, route } from './support/idp.js'
 
@@ -130,5 +131,29 @@ describe('verified-token cache: tokens that end alike', () => {
     const other = `${header}.${Buffer.from(JSON.stringify(claims({ sub: 'admin' }))).toString('base64url')}.${signature}`
     await expect(verifier.verify(other)).rejects.toMatchObject({ code: 'signature_invalid' })
     expect(await verifier.verify(token)).toBe(first)
+  })
+})
+
+describe('VerifiedTokenCache: its index', () => {
+  const entryFor = (token: string) => ({ result: { token } as VerifiedToken, expiresAt: Number.MAX_SAFE_INTEGER, keyStillCurrent: () => true })
+
+  it('tells tokens apart by their whole text when their last characters are the same', () => {
+    const cache = new VerifiedTokenCache(10)
+    const first = 'header.payload-one.SAME-END'
+    const second = 'header.payload-two.SAME-END'
+    cache.set(first, entryFor(first))
+    expect(cache.get(second, 0)).toBeUndefined()
+    expect(cache.get(first, 0)?.token).toBe(first)
+    cache.set(second, entryFor(second)) // takes the shared index over: the first becomes a miss
+    expect(cache.get(first, 0)).toBeUndefined()
+    expect(cache.get(second, 0)?.token).toBe(second)
+  })
+
+  it('keeps tokens apart that differ only in one of their last characters, or in length', () => {
+    const cache = new VerifiedTokenCache(100)
+    const base = 'h.p.abcdefghijklmnop'
+    const variants = [base, `${base.slice(0, -1)}q`, `${base.slice(0, -7)}X${base.slice(-6)}`, 'h.p.a', 'h.p.ab']
+    for (const token of variants) cache.set(token, entryFor(token))
+    for (const token of variants) expect(cache.get(token, 0)?.token).toBe(token)
   })
 })
