@@ -87,6 +87,14 @@ async function cacheHits(lookup, tokens) {
   return median(rates)
 }
 
+/** Runs `run` (which returns ops/s) and adds the process CPU time it took per operation, in µs. */
+async function withCpu(operations, run) {
+  const before = process.cpuUsage()
+  const rate = await run()
+  const used = process.cpuUsage(before)
+  return { rate, cpuMicros: (used.user + used.system) / operations }
+}
+
 async function checked(verifier, suite, label) {
   for (const token of suite.tokens.slice(0, 4)) {
     await verifier.verify(token).catch((error) => fail(`${label} ${suite.alg}: refused a valid token (${error.code ?? error})`))
@@ -104,6 +112,7 @@ async function checked(verifier, suite, label) {
 printMachine('bearer-guard concurrency and token-cache benchmark')
 console.log(`setup: ${TOKENS} distinct tokens per algorithm; ${IN_FLIGHT} verifications in flight\n`)
 const rows = []
+const cpuRows = []
 const results = {}
 for (const alg of ALGS) {
   const suite = await makeSuite(alg, TOKENS)
@@ -113,11 +122,15 @@ for (const alg of ALGS) {
   const cached = await checked(createVerifier({ ...options, tokenCacheSize: TOKENS }), suite, 'cached')
   await inFlight(onLoop, suite.tokens.slice(0, 200)) // warm-up
   await inFlight(offloaded, suite.tokens.slice(0, 200))
-  const bare = bareVerify(suite)
+  const bareRun = await withCpu(suite.tokens.length, () => bareVerify(suite))
+  const bare = bareRun.rate
   const loop16 = await inFlight(onLoop, suite.tokens)
-  const offload16 = await inFlight(offloaded, suite.tokens)
+  const offloadRun = await withCpu(suite.tokens.length, () => inFlight(offloaded, suite.tokens))
+  const offload16 = offloadRun.rate
   await bareAsyncInFlight(suite) // warm-up
-  const bareAsync16 = await bareAsyncInFlight(suite)
+  const bareAsyncRun = await withCpu(suite.tokens.length, () => bareAsyncInFlight(suite))
+  const bareAsync16 = bareAsyncRun.rate
+  cpuRows.push([alg, bareRun.cpuMicros.toFixed(1), bareAsyncRun.cpuMicros.toFixed(1), offloadRun.cpuMicros.toFixed(1), (2e6 / offloadRun.cpuMicros / bare).toFixed(2) + 'x'])
   for (const token of suite.tokens) await cached.verify(token) // fill the cache
   const hits = await cacheHits((token) => cached.verify(token), suite.tokens)
   // fast-jwt's own verified-token cache, for reference (its verify is synchronous with a static key).
@@ -134,11 +147,13 @@ for (const alg of ALGS) {
   }
   for (const token of suite.tokens) fastJwt(token)
   const fastJwtHits = await cacheHits((token) => fastJwt(token), suite.tokens)
-  results[alg] = { bareVerify: bare, eventLoop16: loop16, offloaded16: offload16, bareAsync16, offloadedToBare: offload16 / bare, bareAsyncToBare: bareAsync16 / bare, cacheHits: hits, fastJwtCacheHits: fastJwtHits }
+  results[alg] = { cpuMicrosPerVerification: { bare: bareRun.cpuMicros, bareAsync16: bareAsyncRun.cpuMicros, offloaded16: offloadRun.cpuMicros }, bareVerify: bare, eventLoop16: loop16, offloaded16: offload16, bareAsync16, offloadedToBare: offload16 / bare, bareAsyncToBare: bareAsync16 / bare, cacheHits: hits, fastJwtCacheHits: fastJwtHits }
   rows.push([alg, fmtInt(bare), fmtInt(loop16), fmtInt(offload16), `${(offload16 / bare).toFixed(2)}x`, `${(bareAsync16 / bare).toFixed(2)}x`, fmtInt(hits), fmtInt(fastJwtHits), `${(hits / fastJwtHits).toFixed(2)}x`])
 }
 printTable(['alg', 'bare verify', `event loop x${IN_FLIGHT}`, `offloaded x${IN_FLIGHT}`, 'offloaded/bare', `bare async x${IN_FLIGHT}/bare`, 'cache hit ops/s', 'fast-jwt cache hit', 'hit ratio'], rows)
 console.log(`\nbare async x${IN_FLIGHT}: bare crypto.verify on the thread pool, ${IN_FLIGHT} in flight, no parsing or checks (the ceiling of offloading here)`)
+console.log('\nprocess CPU µs per verification (all threads); 2 cores / that CPU bounds the offloaded throughput')
+printTable(['alg', 'bare verify', `bare async x${IN_FLIGHT}`, `offloaded x${IN_FLIGHT}`, 'bound / bare'], cpuRows)
 if (QUICK) console.log('\n--quick: correctness only; the numbers mean nothing')
 if (args.json !== undefined && failures.length === 0) {
   writeReport(args.json, { benchmark: 'bench/concurrency.mjs', command: commandLine(), quick: QUICK, finishedAt: new Date().toISOString(), machine: machine(), setup: { tokensPerAlgorithm: TOKENS, inFlight: IN_FLIGHT, cacheRounds: CACHE_ROUNDS }, results })
