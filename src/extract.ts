@@ -60,13 +60,15 @@ function listOf(value: string | readonly string[] | undefined): readonly string[
 }
 
 /** Values of header `name` (lower case) in Node's `rawHeaders`, in any letter case. */
-function rawHeaderValues(rawHeaders: readonly string[], name: string): string[] {
+function rawHeaderValues(rawHeaders: readonly string[], name: 'authorization' | 'content-type'): string[] {
   const values: string[] = []
+  const titled = TITLE_CASE[name]
   for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
     const candidate: unknown = rawHeaders[index]
     const value: unknown = rawHeaders[index + 1]
     if (typeof candidate !== 'string' || typeof value !== 'string' || candidate.length !== name.length) continue
-    if (candidate === name || candidate.toLowerCase() === name) values.push(value)
+    // The two usual spellings first: comparing them allocates nothing.
+    if (candidate === name || candidate === titled || candidate.toLowerCase() === name) values.push(value)
   }
   return values
 }
@@ -180,8 +182,12 @@ export function findToken(request: RequestLike, locations: ReadonlySet<TokenLoca
   const body = fromBody(request)
   const count = (header === undefined ? 0 : 1) + query.length + body.length
   if (count > 1) throw duplicated()
-  const [location, token]: [TokenLocation, string | undefined] =
-    header !== undefined ? ['header', header] : query.length === 1 ? ['query', query[0]] : ['body', body[0]]
+  if (header !== undefined) {
+    if (!locations.has('header')) throw new MissingTokenError()
+    return header
+  }
+  const location: TokenLocation = query.length === 1 ? 'query' : 'body'
+  const token = location === 'query' ? query[0] : body[0]
   if (token === undefined || !locations.has(location)) throw new MissingTokenError()
   if (token === '') throw new InvalidRequestError('credentials_malformed', 'the access_token parameter is empty')
   return token
