@@ -37,14 +37,16 @@ const bearerGuard: FastifyPluginAsync<BearerGuardPluginOptions> = async (app, op
   const { prefix: _prefix, logLevel: _logLevel, logSerializers: _logSerializers, ...own } = options as BearerGuardPluginOptions & { prefix?: string; logLevel?: unknown; logSerializers?: unknown }
   const verifier = toVerifier('verifier' in own ? own.verifier : (own as VerifierOptions))
 
-  async function authenticate(request: FastifyRequest, guard: GuardOptions): Promise<void> {
+  // One promise chain per request (no async wrappers): `authenticateRequest` never throws, it rejects.
+  function authenticate(request: FastifyRequest, guard: GuardOptions): Promise<void> {
     const { raw } = request
     // `rawHeaders` shows a repeated Authorization header, which `headers` keeps only once; a request
     // object without it (a hand-made one) is read through its header records.
     const { rawHeaders } = raw
     const headers = Array.isArray(rawHeaders) ? undefined : (raw.headersDistinct ?? raw.headers)
-    const auth = await authenticateRequest(verifier, { method: raw.method, url: raw.url, rawHeaders, headers, body: request.body }, guard)
-    request.auth = auth ?? null
+    return authenticateRequest(verifier, { method: raw.method, url: raw.url, rawHeaders, headers, body: request.body }, guard).then((auth) => {
+      request.auth = auth ?? null
+    })
   }
 
   function scopeHook(list: readonly string[], match: ScopeMatch): onRequestAsyncHookHandler {
@@ -56,8 +58,8 @@ const bearerGuard: FastifyPluginAsync<BearerGuardPluginOptions> = async (app, op
   }
 
   app.decorateRequest('auth', null)
-  app.decorate('requireAuth', async (request: FastifyRequest) => authenticate(request, {}))
-  app.decorate('optionalAuth', async (request: FastifyRequest) => authenticate(request, { optional: true }))
+  app.decorate('requireAuth', (request: FastifyRequest) => authenticate(request, {}))
+  app.decorate('optionalAuth', (request: FastifyRequest) => authenticate(request, { optional: true }))
   app.decorate('requireScopes', (...scopes: [string, ...string[]]) => scopeHook(scopes, 'all'))
   app.decorate('requireAnyScope', (...scopes: [string, ...string[]]) => scopeHook(scopes, 'any'))
 }

@@ -134,8 +134,10 @@ export function parseCompactJws(
 }
 
 // Writing the token as UTF-8 copies the signing input and tells, by its byte count, whether any
-// character is outside ASCII: the scratch has room for the first such character's bytes beyond
-// `token.length`, so a non-ASCII token always writes more bytes than it has characters.
+// character is outside ASCII. The scratch holds at least `token.length + 4` bytes, so the write gets
+// past the first such character (at most 3 bytes for one UTF-16 unit), and from there on it has
+// written more bytes than it has read characters: a non-ASCII token never writes exactly
+// `token.length` bytes, wherever the character is and however much of the rest fits.
 function decodeIntoScratch(token: string, firstDot: number, secondDot: number, maxDepth: number, headers: HeaderCache | undefined, scratch: Buffer): CompactJws {
   if (scratch.write(token, 0, 'utf8') !== token.length || hasStandardBase64Characters(token)) {
     throw malformed('the token is not made of canonical base64url segments')

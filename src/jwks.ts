@@ -70,6 +70,7 @@ export class RemoteKeySet implements KeySource {
   private fetchedAt = -Infinity
   private freshForMs: number
   private inflight: Promise<void> | undefined
+  private refreshQueued = false
   private lastUnknownKidFetchAt = -Infinity
   private consecutiveFailures = 0
   private retryNotBefore = -Infinity
@@ -90,7 +91,7 @@ export class RemoteKeySet implements KeySource {
     if (this.current === undefined) return undefined
     const age = this.settings.ageClock() - this.fetchedAt
     if (age >= this.freshForMs) return undefined
-    if (age >= this.freshForMs * BACKGROUND_REFRESH_AT) void this.refresh()
+    if (age >= this.freshForMs * BACKGROUND_REFRESH_AT) this.refreshSoon()
     const selection = this.current.select(kid, alg)
     return typeof selection === 'string' ? undefined : selection
   }
@@ -134,6 +135,19 @@ export class RemoteKeySet implements KeySource {
   }
 
   /** Fetches the set once for all concurrent callers; never rejects (failures are recorded). */
+  /**
+   * Starts a background refresh on a fresh stack (a microtask), not inside the caller's synchronous
+   * verification: a custom `fetch` (user code) never runs in the middle of one.
+   */
+  private refreshSoon(): void {
+    if (this.inflight !== undefined || this.refreshQueued) return
+    this.refreshQueued = true
+    queueMicrotask(() => {
+      this.refreshQueued = false
+      void this.refresh()
+    })
+  }
+
   private refresh(): Promise<void> {
     if (this.inflight !== undefined) return this.inflight
     if (this.settings.rateClock() < this.retryNotBefore) return Promise.resolve()

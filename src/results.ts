@@ -1,3 +1,4 @@
+import type { JsonObject } from './json.js'
 import { grantedScopes } from './scopes.js'
 import type { VerifiedToken } from './verifier.js'
 
@@ -12,6 +13,8 @@ import type { VerifiedToken } from './verifier.js'
  */
 class VerifiedResult implements VerifiedToken {
   readonly #realm: string | undefined
+  // The scope claims as verified, so that later changes to `payload` cannot change the scopes.
+  readonly #scopeClaims: JsonObject
   #scopes: readonly string[] | undefined
 
   constructor(
@@ -21,16 +24,23 @@ class VerifiedResult implements VerifiedToken {
     realm: string | undefined,
   ) {
     this.#realm = realm
+    const { scope, scp } = payload
+    this.#scopeClaims = { scope, scp: Array.isArray(scp) ? [...(scp as unknown[])] : scp }
   }
 
   get scopes(): readonly string[] {
-    this.#scopes ??= grantedScopes(this.payload)
+    this.#scopes ??= grantedScopes(this.#scopeClaims)
     return this.#scopes
   }
 
   /** The same members as before results were class instances, `scopes` included. */
   toJSON(): VerifiedToken {
     return { token: this.token, header: this.header, payload: this.payload, scopes: this.scopes }
+  }
+
+  /** What `console.log` and `util.inspect` show: the members of {@link toJSON}. */
+  [Symbol.for('nodejs.util.inspect.custom')](depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+    return `VerifiedToken ${inspect(this.toJSON(), options)}`
   }
 
   static isVerified(value: unknown): value is VerifiedResult {

@@ -104,9 +104,13 @@ class BearerVerifier implements Verifier {
   // passes the same way: the checks run once per distinct header, not once per token.
   private lastHeader: JsonObject | undefined
   private lastAccepted: AcceptedHeader | undefined
-  // Where a token is decoded while it is checked synchronously; undefined with
-  // `offloadSignatureChecks`, whose checks outlive the call.
+  // Where a token is decoded while it is checked synchronously. Undefined with
+  // `offloadSignatureChecks`, whose signature checks outlive the call (Node happens to copy the
+  // inputs of an asynchronous check, but nothing here relies on that).
   private readonly scratch: Buffer | undefined
+  // True while a token occupies the scratch: a verification started from within that one (say by
+  // a custom `fetch` calling back into this verifier) decodes into new buffers instead.
+  private scratchBusy = false
   /** True when keys come from each issuer's discovered JWK Set (no `jwks`, no `jwksUri`). */
   private readonly discovered: boolean
   private readonly tokenCache: VerifiedTokenCache | undefined
@@ -183,7 +187,17 @@ class BearerVerifier implements Verifier {
 
   /** The whole check of one token: format, header, key, signature, claims. */
   private verifyToken(token: string): VerifiedToken | Promise<VerifiedToken> {
-    const jws = parseCompactJws(token, this.options.maxTokenLength, this.options.maxJsonDepth, this.headerCache, this.scratch)
+    if (this.scratchBusy || this.scratch === undefined) return this.checkToken(token, undefined)
+    this.scratchBusy = true
+    try {
+      return this.checkToken(token, this.scratch)
+    } finally {
+      this.scratchBusy = false
+    }
+  }
+
+  private checkToken(token: string, scratch: Buffer | undefined): VerifiedToken | Promise<VerifiedToken> {
+    const jws = parseCompactJws(token, this.options.maxTokenLength, this.options.maxJsonDepth, this.headerCache, scratch)
     const { alg, kid } = this.acceptedHeader(jws.header)
     const payload = parseClaims(jws.payloadBytes, this.options.maxJsonDepth)
     if (isHmacAlgorithm(alg)) return this.checkSignedToken(token, jws, payload, alg, kid, this.secretKey)
@@ -201,6 +215,7 @@ class BearerVerifier implements Verifier {
   private acceptedHeader(header: JsonObject): AcceptedHeader {
     if (header === this.lastHeader && this.lastAccepted !== undefined) return this.lastAccepted
     const accepted = checkHeader(header, this.headerPolicy)
+    // Headers from the header cache are always frozen; only an immutable object may be remembered.
     if (Object.isFrozen(header)) {
       this.lastHeader = header
       this.lastAccepted = accepted

@@ -354,9 +354,13 @@ describe('characters the base64 decoder would misread', () => {
     ['a surrogate pair', '\u{1F511}'],
     ['a lone high surrogate', '\uD83D'],
     ['a lone low surrogate', '\uDD11'],
-  ])('refuses %s at the end of a token exactly as long as allowed', (_name, tail) => {
-    const token = `${TOKEN}${tail}`
-    expectCode(token, 'token_malformed', token.length)
+  ])('refuses %s at the end, or in the middle, of a token exactly as long as allowed', (_name, char) => {
+    const atEnd = `${TOKEN}${char}`
+    expectCode(atEnd, 'token_malformed', atEnd.length)
+    const inMiddle = `${HEADER}.${PAYLOAD.slice(0, 5)}${char}${PAYLOAD.slice(5)}.${SIGNATURE}`
+    expectCode(inMiddle, 'token_malformed', inMiddle.length)
+    const allOfIt = char.repeat(TOKEN.length) // more UTF-8 bytes than the scratch holds
+    expectCode(`${allOfIt}.${PAYLOAD}.${SIGNATURE}`, 'token_malformed', allOfIt.length + PAYLOAD.length + SIGNATURE.length + 2)
   })
 })
 

@@ -1,5 +1,6 @@
 import { createHmac, createSecretKey } from 'node:crypto'
-import { describe, expect, it } from 'vitest'
+import { inspect } from 'node:util'
+import { describe, expect, it, vi } from 'vitest'
 import { checkScopes, createVerifier, InsufficientScopeError, MissingTokenError, type AsymmetricAlgorithm, type InvalidTokenCode, type VerifierOptions } from '../src/index.js'
 import { AUDIENCE, b64url, claims, ISSUER, jwksOf, makeKey, signToken, type TestKey } from './helpers.js'
 import { expectCode } from './support/assertions.js'
@@ -357,6 +358,53 @@ describe('verify: what the hot path shares between tokens', () => {
     openGate()
     expect((await waiting).payload.sub).toBe('waiting')
     expect(fetches).toBe(2)
+  })
+
+  it('keeps a token intact when a custom fetch verifies another token on the same verifier', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] })
+    try {
+      const key = makeKey('RS256', 'reentry')
+      const sameClaims = claims({ jti: 'j', sub: 'user1', scope: 'read' })
+      const inner = signToken(key, sameClaims)
+      // Same header and segment lengths as `inner`, other claims, and a signature of zeros.
+      const [header, , signature] = inner.split('.') as [string, string, string]
+      const forged = `${header}.${b64url(JSON.stringify({ ...sameClaims, sub: 'admin', scope: 'root' }))}.${'A'.repeat(signature.length)}`
+      expect(forged.length).toBe(inner.length)
+      let reenter = false
+      const reentered: Promise<unknown>[] = []
+      const fetchFn = async (url: string): Promise<Response> => {
+        if (reenter) reentered.push(verifier.verify(inner))
+        if (url.endsWith('/.well-known/openid-configuration')) return Response.json({ issuer: ISSUER, jwks_uri: `${ISSUER}jwks` })
+        return Response.json(jwksOf(key))
+      }
+      const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, fetch: fetchFn, jwksMaxAgeMs: 10_000 })
+      await verifier.verify(inner) // metadata and keys at 0 s
+      vi.advanceTimersByTime(9_000)
+      await verifier.verify(inner) // keys refreshed in the background at 9 s; metadata still from 0 s
+      await new Promise((resolve) => setTimeout(resolve, 50)) // (real timers) let that refresh finish
+      vi.advanceTimersByTime(8_500) // keys near expiry, metadata stale: the next token starts a rediscovery
+      reenter = true
+      await expectCode(verifier.verify(forged), 'signature_invalid')
+      reenter = false
+      expect(reentered.length).toBeGreaterThan(0)
+      for (const result of await Promise.all(reentered)) expect(result).toMatchObject({ payload: { sub: 'user1' } })
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('fixes the scopes at verification, whatever is done to the payload later', async () => {
+    const result = await verifierFor([rsa]).verify(signToken(rsa, claims({ scope: 'read', scp: ['a'] })))
+    const payload = result.payload as Record<string, unknown>
+    payload.scope = 'read admin'
+    ;(payload.scp as string[]).push('admin')
+    expect(result.scopes).toEqual(['read', 'a'])
+    expect(() => checkScopes(result, ['admin'])).toThrow(InsufficientScopeError)
+  })
+
+  it('shows its scopes when logged', async () => {
+    const result = await verifierFor([rsa]).verify(signToken(rsa, claims({ scope: 'a b' })))
+    expect(inspect(result)).toContain("scopes: [ 'a', 'b' ]")
   })
 
   it('checks every header, also when tokens with different headers alternate', async () => {
