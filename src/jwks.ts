@@ -134,7 +134,6 @@ export class RemoteKeySet implements KeySource {
     return age < this.freshForMs + this.settings.staleMaxAgeMs ? this.current : undefined
   }
 
-  /** Fetches the set once for all concurrent callers; never rejects (failures are recorded). */
   /**
    * Starts a background refresh on a fresh stack (a microtask), not inside the caller's synchronous
    * verification: a custom `fetch` (user code) never runs in the middle of one.
@@ -148,6 +147,7 @@ export class RemoteKeySet implements KeySource {
     })
   }
 
+  /** Fetches the set once for all concurrent callers; never rejects (failures are recorded). */
   private refresh(): Promise<void> {
     if (this.inflight !== undefined) return this.inflight
     if (this.settings.rateClock() < this.retryNotBefore) return Promise.resolve()

@@ -39,7 +39,7 @@ class VerifiedResult implements VerifiedToken {
   }
 
   /** What `console.log` and `util.inspect` show: the members of {@link toJSON}. */
-  [Symbol.for('nodejs.util.inspect.custom')](depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+  [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
     return `VerifiedToken ${inspect(this.toJSON(), options)}`
   }
 

@@ -196,6 +196,7 @@ class BearerVerifier implements Verifier {
     }
   }
 
+  /** {@link verifyToken}, decoding into `scratch` when one is given (see `parseCompactJws`). */
   private checkToken(token: string, scratch: Buffer | undefined): VerifiedToken | Promise<VerifiedToken> {
     const jws = parseCompactJws(token, this.options.maxTokenLength, this.options.maxJsonDepth, this.headerCache, scratch)
     const { alg, kid } = this.acceptedHeader(jws.header)
